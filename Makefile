@@ -1,0 +1,35 @@
+# Two commands do all set-up on a fresh machine: `make run` (the dashboard on the sample data) and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench install browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download)
+browser:
+	@test -x /usr/lib/chromium/chromium || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
+
+run: install
+	$(BIN)/riskmodel validate data/sample
+	$(BIN)/riskmodel serve --data data/sample
+
+lint: install
+	$(BIN)/ruff check riskmodel dashboard tests bench scripts
+
+test: install browser lint
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python bench/bench_exposure.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache
