@@ -63,9 +63,9 @@ class Column:
         """The allowed range of a number column, as people write it (e.g. ``> 0``, ``0 to 1``)."""
         lo, hi = self.minimum, self.maximum
         if lo is not None and hi is not None:
-            return f"{'more than ' if self.exclusive_minimum else ''}{lo:g} to {hi:g}"
+            return f"more than {lo:g} and at most {hi:g}" if self.exclusive_minimum else f"{lo:g} to {hi:g}"
         if lo is not None:
-            return f"{'>' if self.exclusive_minimum else '>='} {lo:g}"
+            return f"more than {lo:g}" if self.exclusive_minimum else f">= {lo:g}"
         return "a number"
 
 

@@ -84,6 +84,10 @@ def workbook_bytes(tables: dict[str, pd.DataFrame]) -> bytes:
         for name, frame in tables.items():
             frame.to_excel(xl, sheet_name=name, index=False)
             sheet = xl.sheets[name]
+            for row in sheet.iter_rows(min_row=2):
+                for cell in row:
+                    if cell.data_type == "f":  # text such as "=HYPERLINK(...)" stays text, never a formula
+                        cell.data_type = "s"
             for i, col in enumerate(frame.columns, start=1):
                 sheet.column_dimensions[sheet.cell(1, i).column_letter].width = max(12, len(col) + 2)
         column_descriptions().to_excel(xl, sheet_name="columns", index=False)

@@ -321,13 +321,13 @@ def _validate_links(table: RawTable, sites: pd.DataFrame | None, errors: list[Is
                                        f"{_show(material.iat[i])} (first on row {first_row.iat[i]})")
 
     if sites is not None:
-        known = pd.Index(sites["site_id"])
-        kind_of = pd.Series(sites["kind"].to_numpy(), index=known)
+        known = pd.Index(sites["site_id"]).drop_duplicates()
+        market_ids = set(sites.loc[sites["kind"].eq("market"), "site_id"])
         err.add(sup_ok & ~supplier.isin(known).to_numpy(), "supplier_id",
                 lambda i: f"unknown site {_show(supplier.iat[i])}: not in sites")
         err.add(cus_ok & ~customer.isin(known).to_numpy(), "customer_id",
                 lambda i: f"unknown site {_show(customer.iat[i])}: not in sites")
-        sup_market = supplier.map(kind_of).eq("market").to_numpy()
+        sup_market = supplier.isin(market_ids).to_numpy()
         err.add(sup_market, "supplier_id", lambda i: f"{supplier.iat[i]} is a market: a market supplies nobody")
 
     # shares per (customer, material) of the active links

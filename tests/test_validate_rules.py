@@ -45,16 +45,20 @@ SITE_RULES = [
 @pytest.mark.parametrize("index, change, column, message", SITE_RULES)
 def test_site_rules(dataset, index, change, column, message):
     report = validate_dataset(dataset(sites=_with(base_sites(), index, **change)))
-    assert _where(report.errors) == [("sites.csv", index + 2, column)], [str(e) for e in report.errors]
-    assert message in report.errors[0].message
+    site_errors = [e for e in report.errors if e.file == "sites.csv"]
+    assert _where(site_errors) == [("sites.csv", index + 2, column)], [str(e) for e in report.errors]
+    assert message in site_errors[0].message
+    # a changed site id leaves its links pointing at an unknown site: reported in the same pass
+    assert all("unknown site 'KSM-1'" in e.message for e in report.errors if e.file == "links.csv")
     assert report.sites is None
 
 
 def test_duplicate_site_id_names_first_row(dataset):
     sites = _with(base_sites(), 2, site_id="API-1")
     report = validate_dataset(dataset(sites=sites))
-    assert _where(report.errors)[0] == ("sites.csv", 4, "site_id")
-    assert "duplicate site id 'API-1' (first on row 3)" in report.errors[0].message
+    site_errors = [e for e in report.errors if e.file == "sites.csv"]
+    assert _where(site_errors) == [("sites.csv", 4, "site_id")]
+    assert "duplicate site id 'API-1' (first on row 3)" in site_errors[0].message
 
 
 # link rows: 2.. in base_links order
@@ -65,8 +69,8 @@ LINK_RULES = [
     (0, {"customer_id": "KSM-1"}, "customer_id", "a site cannot supply itself"),
     (6, {"supplier_id": "MKT-PR"}, "supplier_id", "MKT-PR is a market: a market supplies nobody"),
     (0, {"material": " "}, "material", "required: the material"),
-    (2, {"share": "0"}, "share", "expected more than 0 to 1, got 0"),
-    (2, {"share": "1.2"}, "share", "expected more than 0 to 1, got 1.2"),
+    (2, {"share": "0"}, "share", "expected more than 0 and at most 1, got 0"),
+    (2, {"share": "1.2"}, "share", "expected more than 0 and at most 1, got 1.2"),
     (2, {"share": "60%"}, "share", "expected a number"),
     (0, {"lead_time_days": "-1"}, "lead_time_days", "expected >= 0"),
     (0, {"status": "maybe"}, "status", "unknown status 'maybe'"),

@@ -1,0 +1,104 @@
+"""The command line through its real entry point (the installed ``riskmodel`` script), as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import SAMPLE, base_sites
+
+RISKMODEL = str(Path(sys.executable).parent / "riskmodel")
+
+
+def run(*args, env=None, timeout=300):
+    return subprocess.run([RISKMODEL, *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_validate_sample_exits_0_with_summary():
+    r = run("validate", SAMPLE)
+    assert r.returncode == 0, r.stderr
+    assert "valid" in r.stdout and "sites" in r.stdout and "by kind" in r.stdout
+
+
+def test_validate_json_matches_the_spec(cli_env):
+    r = run("validate", SAMPLE, "--json", env=cli_env)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)  # stdout holds one JSON document and nothing else
+    assert set(doc) == {"valid", "errors", "warnings", "counts"}
+    assert doc["valid"] is True and doc["errors"] == []
+    assert doc["counts"]["sites"] >= 150 and doc["counts"]["countries"] >= 15
+    for w in doc["warnings"]:
+        assert set(w) == {"file", "row", "column", "message"}
+
+
+def test_invalid_data_exits_1_with_file_row_column_lines(dataset):
+    sites = base_sites()
+    sites[1]["country"] = "Atlantis"
+    sites[6]["weekly_demand"] = "-1"
+    folder = dataset(sites=sites)
+    r = run("validate", folder)
+    assert r.returncode == 1
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("sites.csv:")]
+    assert lines == [
+        "sites.csv:3:country: unknown country 'Atlantis': expected ISO 3166 alpha-2, alpha-3 or English name",
+        "sites.csv:8:weekly_demand: expected more than 0, got -1",
+    ]
+    assert "Traceback" not in r.stderr
+    r = run("validate", folder, "--json")
+    assert r.returncode == 1
+    doc = json.loads(r.stdout)
+    assert doc["valid"] is False
+    assert [(e["file"], e["row"], e["column"]) for e in doc["errors"]] == [
+        ("sites.csv", 3, "country"), ("sites.csv", 8, "weekly_demand")]
+
+
+def test_binary_and_missing_data_exit_1_without_traceback(tmp_path):
+    (tmp_path / "sites.csv").write_bytes(b"\x00\x01\x02garbage" * 100)
+    r = run("validate", tmp_path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "sites.csv::: this is not a text file" in r.stderr
+    assert "links.csv::: missing" in r.stderr
+    r = run("validate", tmp_path / "nothing-here")
+    assert r.returncode == 1 and "no such file or folder" in r.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["validate"], ["frobnicate"], ["generate", "--sites", "x", "out"],
+                                  ["generate", "--sites", "3", "out"]])
+def test_wrong_usage_exits_2(args, tmp_path):
+    r = run(*args)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+
+
+def test_template_writes_empty_and_example_csv_and_xlsx(tmp_path):
+    r = run("template", tmp_path / "t")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "t"
+    for p in ["empty/sites.csv", "empty/links.csv", "example/sites.csv", "example/links.csv", "template.xlsx",
+              "example.xlsx", "columns.csv"]:
+        assert (out / p).is_file(), p
+    desc = pd.read_csv(out / "columns.csv")
+    assert {"sites", "links"} == set(desc["table"]) and desc["description"].str.len().min() > 5
+    assert run("validate", out / "example").returncode == 0
+    assert run("validate", out / "example.xlsx").returncode == 0
+    sheets = pd.read_excel(out / "template.xlsx", sheet_name=None)
+    assert {"sites", "links", "columns"} <= set(sheets)
+    assert list(sheets["sites"].columns)[:3] == ["site_id", "name", "kind"]
+    r = run("validate", out / "empty")
+    assert r.returncode == 1 and "no sites: the table has a header but no rows" in r.stderr
+
+
+def test_generate_is_deterministic_and_validates(tmp_path):
+    for name in ("a", "b"):
+        r = run("generate", "--sites", 1500, "--seed", 7, tmp_path / name)
+        assert r.returncode == 0, r.stderr
+    assert (tmp_path / "a/sites.csv").read_bytes() == (tmp_path / "b/sites.csv").read_bytes()
+    assert (tmp_path / "a/links.csv").read_bytes() == (tmp_path / "b/links.csv").read_bytes()
+    r = run("validate", tmp_path / "a", "--json")
+    assert r.returncode == 0, r.stderr[:2000]
+    counts = json.loads(r.stdout)["counts"]
+    assert abs(counts["sites"] - 1500) <= 75 and counts["markets"] > 0
