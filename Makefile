@@ -23,7 +23,7 @@ run: install
 	$(BIN)/riskmodel serve --data data/sample
 
 lint: install
-	$(BIN)/ruff check riskmodel dashboard tests bench scripts
+	$(BIN)/ruff check .
 
 test: install browser lint
 	$(BIN)/python -m pytest -q
