@@ -90,11 +90,12 @@ def cmd_template(args) -> int:
 def cmd_generate(args) -> int:
     from riskmodel.generate import generate_network, write_dataset
 
-    if args.sites < 10:
-        print("riskmodel generate: --sites must be at least 10", file=sys.stderr)
-        return EXIT_USAGE
     t0 = time.perf_counter()
-    sites, links = generate_network(args.sites, args.seed)
+    try:
+        sites, links = generate_network(args.sites, args.seed)
+    except ValueError as exc:
+        print(f"riskmodel generate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     write_dataset(sites, links, args.out)
     print(f"wrote {len(sites)} sites and {len(links)} links to {args.out} (seed {args.seed}) in "
           f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)

@@ -71,3 +71,13 @@ def annual_disruption_prob(kind: str, country: str) -> float:
     0.1
     """
     return min(1.0, ANNUAL_DISRUPTION_PROB.get(kind, 0.02) * COUNTRY_HAZARD_FACTOR.get(country, 1.0))
+
+
+def annual_disruption_probs(kinds, countries):
+    """Vectorised :func:`annual_disruption_prob` over arrays of kinds and alpha-3 countries."""
+    import numpy as np
+    import pandas as pd
+
+    base = pd.Series(kinds).map(ANNUAL_DISRUPTION_PROB).fillna(0.02).to_numpy(dtype=float)
+    factor = pd.Series(countries).map(COUNTRY_HAZARD_FACTOR).fillna(1.0).to_numpy(dtype=float)
+    return np.minimum(1.0, base * factor)

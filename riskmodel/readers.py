@@ -27,6 +27,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from riskmodel.issues import Issue
@@ -105,13 +106,9 @@ def _detect_delimiter(text: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _frame_from_rows(
-    rows: list[list[str]], first_row: int, file: str, errors: list[Issue]
-) -> tuple[pd.DataFrame, list[str]]:
-    """Build the text frame from a header row and records; ``first_row`` is the spreadsheet row of the header."""
-    header_raw = rows[0]
+def _header(header_raw: list[str], first_row: int, file: str, errors: list[Issue]) -> tuple[list[str], list[int]]:
+    """Normalised column names and the positions to keep (empty names dropped, a repeated name is an error)."""
     header = [normalise_header(h) for h in header_raw]
-    width = len(header)
     seen: dict[str, int] = {}
     keep: list[int] = []
     for i, name in enumerate(header):
@@ -123,6 +120,18 @@ def _frame_from_rows(
             continue
         seen[name] = i
         keep.append(i)
+    return [header[i] for i in keep], keep
+
+
+def _frame_from_rows(
+    rows: list[list[str]], first_row: int, file: str, errors: list[Issue]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Build the text frame from a header row and records; ``first_row`` is the spreadsheet row of the header.
+
+    The careful path: reports each row with more fields than the header (the fast path cannot).
+    """
+    names, keep = _header(rows[0], first_row, file, errors)
+    width = len(rows[0])
     body: list[list[str]] = []
     row_numbers: list[int] = []
     for offset, rec in enumerate(rows[1:], start=1):
@@ -136,9 +145,41 @@ def _frame_from_rows(
             rec = rec + [""] * (width - len(rec))
         body.append([rec[i] for i in keep])
         row_numbers.append(first_row + offset)
-    names = [header[i] for i in keep]
-    frame = pd.DataFrame(body, columns=names, dtype=object) if body else pd.DataFrame(columns=names, dtype=object)
+    frame = pd.DataFrame(body, columns=names, dtype="str") if body else pd.DataFrame(columns=names, dtype="str")
     frame["row"] = pd.Series(row_numbers, dtype="int64")
+    return frame, [rows[0][i] for i in keep]
+
+
+def _blank_rows(body: pd.DataFrame) -> np.ndarray:
+    """Rows whose cells are all empty or whitespace (vectorised; whitespace is checked only where it can matter)."""
+    blank = np.array((body == "").all(axis=1), dtype=bool)
+    first = body.iloc[:, 0]
+    maybe = np.flatnonzero(~blank & first.str.isspace().to_numpy(dtype=bool))
+    for i in maybe:
+        blank[i] = all(not str(v).strip() for v in body.iloc[i])
+    return blank
+
+
+def _frame_fast(text: str, delimiter: str, file: str, errors: list[Issue]) -> tuple[pd.DataFrame, list[str]] | None:
+    """Parse with pandas' C reader (fast on 100k+ rows); ``None`` when a row has too many fields."""
+    try:
+        raw = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype="str", keep_default_na=False,
+                          na_filter=False, skip_blank_lines=False, quotechar='"', doublequote=True, engine="c")
+    except (pd.errors.ParserError, ValueError, OverflowError, MemoryError):
+        return None
+    raw = raw.fillna("")
+    blank = _blank_rows(raw)
+    start = int(np.argmax(~blank)) if (~blank).any() else len(raw)
+    if start == len(raw):
+        return pd.DataFrame(columns=["row"]), []
+    header_raw = [str(v) for v in raw.iloc[start]]
+    names, keep = _header(header_raw, start + 1, file, errors)
+    body = raw.iloc[start + 1:, keep]
+    rows = np.arange(start + 2, len(raw) + 1, dtype=np.int64)
+    keep_rows = ~blank[start + 1:]
+    frame = body.loc[keep_rows].reset_index(drop=True)
+    frame.columns = names
+    frame["row"] = rows[keep_rows]
     return frame, [header_raw[i] for i in keep]
 
 
@@ -163,17 +204,25 @@ def read_csv_bytes(data: bytes, file: str) -> tuple[RawTable | None, list[Issue]
     if _looks_binary(data):
         return None, [_error(file, "this is not a text file (binary content): save the table as CSV or .xlsx")]
     text, encoding = _decode(data)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     delimiter = _detect_delimiter(text)
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=False))
-    except csv.Error as exc:  # e.g. a field larger than the csv module's limit
-        return None, [_error(file, f"cannot read as CSV: {exc}")]
-    while rows and not any(c.strip() for c in rows[0]):
-        rows.pop(0)
-    if not rows:
-        return None, [_error(file, "the file is empty")]
-    frame, cols = _frame_from_rows(rows, 1, file, errors)
+    fast = _frame_fast(text, delimiter, file, errors)
+    if fast is None:
+        errors.clear()
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=False))
+        except csv.Error as exc:  # e.g. a field larger than the csv module's limit
+            return None, [_error(file, f"cannot read as CSV: {exc}")]
+        first = 0
+        while first < len(rows) and not any(c.strip() for c in rows[first]):
+            first += 1
+        if first == len(rows):
+            return None, [_error(file, "the file is empty")]
+        frame, cols = _frame_from_rows(rows[first:], first + 1, file, errors)
+    else:
+        frame, cols = fast
+        if not cols:
+            return None, [_error(file, "the file is empty")]
     return RawTable(file, frame, delimiter, encoding, cols), errors
 
 

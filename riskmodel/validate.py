@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from riskmodel import defaults
 from riskmodel.issues import Issue
@@ -90,6 +92,19 @@ class _Collector:
         self.out.append(Issue(self.file, row, column, message))
 
 
+def _as_arrow(values) -> pa.Array:
+    if isinstance(values, set | frozenset | tuple | list):
+        values = list(values)
+    arr = pa.array(values, from_pandas=True)
+    return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) else arr.cast(pa.string())
+
+
+def _member(values: pd.Series | np.ndarray, pool) -> np.ndarray:
+    """``values.isin(pool)`` as a boolean array (Arrow's hash join: pandas' isin on Arrow strings is slow)."""
+    found = pc.is_in(_as_arrow(values), value_set=_as_arrow(pool))
+    return found.fill_null(False).to_numpy(zero_copy_only=False)
+
+
 def _show(value: object, limit: int = 40) -> str:
     text = str(value)
     return repr(text if len(text) <= limit else text[: limit - 1] + "…")
@@ -135,6 +150,15 @@ def _text(frame: pd.DataFrame, name: str) -> pd.Series:
     if name not in frame:
         return pd.Series("", index=frame.index, dtype=object)
     return frame[name].astype(str).str.strip()
+
+
+def _word(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A keyword column (kind, technology): trimmed, lower case, runs of spaces or hyphens as ``_``."""
+    text = _text(frame, name)
+    codes, uniques = pd.factorize(text)
+    words = pd.Index(uniques).str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+    return pd.Series(np.asarray(words, dtype=object)[codes] if len(uniques) else np.array([], dtype=object),
+                     index=frame.index, dtype="str")
 
 
 def _check_columns(table: RawTable, schema: Table, issues: _Collector, warnings: _Collector) -> bool:
@@ -185,8 +209,8 @@ def _validate_sites(table: RawTable, errors: list[Issue], warnings: list[Issue],
     name = f["name"].astype(str)
     err.add(name.str.strip().eq(""), "name", "required: a display name")
 
-    kind = _text(f, "kind").str.lower().str.replace(r"[\s\-]+", "_", regex=True)
-    kind_ok = kind.isin(KINDS).to_numpy()
+    kind = _word(f, "kind")
+    kind_ok = _member(kind, KINDS)
     err.add(~kind_ok, "kind",
             lambda i: f"unknown kind {_show(f['kind'].iat[i])}: expected one of {', '.join(KINDS)}")
     is_market = kind.eq("market").to_numpy()
@@ -264,14 +288,13 @@ def _validate_sites(table: RawTable, errors: list[Issue], warnings: list[Issue],
             "lat": lat,
             "lon": lon,
             "operator": _text(f, "operator").to_numpy(),
-            "technology": _text(f, "technology").str.lower().str.replace(r"[\s\-]+", "_", regex=True).to_numpy(),
+            "technology": _word(f, "technology").to_numpy(),
             "weekly_demand": np.where(is_market, demand, np.nan),
             "inventory_days": nums["inventory_days"].fillna(pd.Series(kinds).map(defaults.INVENTORY_DAYS)).to_numpy(),
             "ttr_weeks": nums["ttr_weeks"].fillna(pd.Series(kinds).map(defaults.TTR_WEEKS)).to_numpy(),
             "surge": nums["surge"].fillna(defaults.SURGE).to_numpy(),
             "annual_disruption_prob": nums["annual_disruption_prob"]
-            .fillna(pd.Series([defaults.annual_disruption_prob(k, c)
-                               for k, c in zip(kinds, final_country, strict=True)]))
+            .fillna(pd.Series(defaults.annual_disruption_probs(kinds, final_country)))
             .to_numpy(),
         }
     )
@@ -305,7 +328,7 @@ def _validate_links(table: RawTable, sites: pd.DataFrame | None, errors: list[Is
 
     status_text = _text(f, "status").str.lower()
     status = status_text.where(status_text.ne(""), "active")
-    err.add(~status.isin(STATUSES).to_numpy(), "status",
+    err.add(~_member(status, STATUSES), "status",
             lambda i: f"unknown status {_show(f['status'].iat[i])}: expected active or backup")
     is_backup = status.eq("backup").to_numpy()
 
@@ -323,11 +346,11 @@ def _validate_links(table: RawTable, sites: pd.DataFrame | None, errors: list[Is
     if sites is not None:
         known = pd.Index(sites["site_id"]).drop_duplicates()
         market_ids = set(sites.loc[sites["kind"].eq("market"), "site_id"])
-        err.add(sup_ok & ~supplier.isin(known).to_numpy(), "supplier_id",
+        err.add(sup_ok & ~_member(supplier, known), "supplier_id",
                 lambda i: f"unknown site {_show(supplier.iat[i])}: not in sites")
-        err.add(cus_ok & ~customer.isin(known).to_numpy(), "customer_id",
+        err.add(cus_ok & ~_member(customer, known), "customer_id",
                 lambda i: f"unknown site {_show(customer.iat[i])}: not in sites")
-        sup_market = supplier.isin(market_ids).to_numpy()
+        sup_market = _member(supplier, market_ids)
         err.add(sup_market, "supplier_id", lambda i: f"{supplier.iat[i]} is a market: a market supplies nobody")
 
     # shares per (customer, material) of the active links
@@ -344,7 +367,7 @@ def _validate_links(table: RawTable, sites: pd.DataFrame | None, errors: list[Is
     mixed = (g_given > 0) & (g_missing > 0)
     mixed_bad = mixed & (remainder <= SHARE_TOLERANCE)
     bad_groups = set(mixed_bad[mixed_bad].index)
-    err.add(active & ~share_given & np.isin(grp, list(bad_groups)), "share",
+    err.add(active & ~share_given & _member(grp, bad_groups), "share",
             lambda i: f"empty share, but the other suppliers of {_show(material.iat[i])} to {customer.iat[i]} "
                       "already sum to 1 or more: give this share too")
     # fill: all empty -> equal split; some empty -> they split the remainder equally
@@ -390,13 +413,13 @@ def _check_structure(sites: pd.DataFrame, links: pd.DataFrame, site_file: str, l
                      errors: list[Issue], warnings: list[Issue]) -> None:
     """Markets have suppliers; every other site supplies someone (warning); the active links have no cycle."""
     active = links[links["status"] == "active"]
-    has_supplier = sites["site_id"].isin(active["customer_id"]).to_numpy()
+    has_supplier = _member(sites["site_id"], active["customer_id"])
     is_market = sites["kind"].eq("market").to_numpy()
     site_err = _Collector(site_file, sites["row"], errors)
     site_warn = _Collector(site_file, sites["row"], warnings)
     site_err.add(is_market & ~has_supplier, "site_id",
                  lambda i: f"market {sites['site_id'].iat[i]} has no active supplier in links")
-    supplies = sites["site_id"].isin(links["supplier_id"]).to_numpy()
+    supplies = _member(sites["site_id"], links["supplier_id"])
     site_warn.add(~is_market & ~supplies, "site_id",
                   lambda i: f"{sites['site_id'].iat[i]} ({sites['kind'].iat[i]}) supplies nobody: it cannot affect "
                             "any market")
