@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install browser clean
+.PHONY: run test lint bench install browser clean postgres
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,6 +18,10 @@ install: $(STAMP)
 browser:
 	@test -x /usr/lib/chromium/chromium || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 
+# PostgreSQL for the storage tests: Debian packages if missing, a throwaway server on 127.0.0.1
+postgres:
+	@scripts/ci_postgres.sh >/dev/null
+
 run: install
 	$(BIN)/riskmodel validate data/sample
 	$(BIN)/riskmodel serve --data data/sample
@@ -25,8 +29,8 @@ run: install
 lint: install
 	$(BIN)/ruff check .
 
-test: install browser lint
-	$(BIN)/python -m pytest -q
+test: install browser lint postgres
+	RISKMODEL_TEST_POSTGRES_URL="$$(scripts/ci_postgres.sh)" $(BIN)/python -m pytest -q
 
 bench: install
 	$(BIN)/python bench/bench_exposure.py

@@ -116,6 +116,40 @@ def cmd_exposure(args) -> int:
     return EXIT_OK
 
 
+def cmd_user(args) -> int:
+    import getpass
+
+    from riskmodel.store import StoreError
+    from riskmodel.users import ROLES, UserError, add_user, list_users, read_password, remove_user
+
+    actor = f"cli:{getpass.getuser()}"
+    try:
+        if args.user_command == "add":
+            password = read_password(sys.stdin, f"Password for {args.name}: ", confirm=True)
+            user = add_user(args.name, args.role, password, by=actor)
+            print(f"added {user.name} ({user.role})", file=sys.stderr)
+        elif args.user_command == "remove":
+            remove_user(args.name, by=actor)
+            print(f"removed {args.name}", file=sys.stderr)
+        else:
+            users = list_users()
+            if args.json:
+                _dump([{"name": u.name, "role": u.role, "created": u.created_at.isoformat()} for u in users])
+            else:
+                for u in users:
+                    print(f"{u.name}\t{u.role}\t{u.created_at:%Y-%m-%d %H:%M}")
+                if not users:
+                    print(f"no users yet: add one with `riskmodel user add NAME --role {'|'.join(ROLES)}`",
+                          file=sys.stderr)
+    except UserError as exc:
+        print(f"riskmodel user: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (StoreError, LookupError) as exc:
+        print(f"riskmodel user: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    return EXIT_OK
+
+
 def cmd_serve(args) -> int:
     from riskmodel.validate import validate_dataset
 
@@ -162,6 +196,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     e.add_argument("--top", type=int, default=30, help="rows in the table (default 30)")
     e.set_defaults(func=cmd_exposure)
+
+    u = sub.add_parser("user", help="user accounts of the dashboard (viewer, analyst, admin)")
+    usub = u.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
+    ua = usub.add_parser("add", help="add a user; the password is read from a prompt or one line of stdin")
+    ua.add_argument("name")
+    ua.add_argument("--role", required=True, choices=["viewer", "analyst", "admin"])
+    ul = usub.add_parser("list", help="list users")
+    ul.add_argument("--json", action="store_true")
+    ur = usub.add_parser("remove", help="remove a user")
+    ur.add_argument("name")
+    u.set_defaults(func=cmd_user)
 
     s = sub.add_parser("serve", help="the dashboard")
     s.add_argument("--data", default=sample, metavar="DATA", help="dataset (default: the sample data)")

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from riskmodel import defaults
 from riskmodel.issues import Issue
+from riskmodel.limits import check_row_limit
 from riskmodel.network import SupplyNetwork, topological_levels
 from riskmodel.readers import RawTable, read_dataset
 from riskmodel.schema import KINDS, LINKS, SITE_ID_PATTERN, SITES, STATUSES, Column, Table
@@ -469,6 +470,10 @@ def validate_tables(tables: dict[str, RawTable | None], *, read_errors: Iterable
     errors: list[Issue] = list(read_errors)
     warnings: list[Issue] = []
     site_table, link_table = tables.get("sites"), tables.get("links")
+    too_big = [issue for t in (site_table, link_table)
+               if t is not None and (issue := check_row_limit(len(t.frame), t.file)) is not None]
+    if too_big:
+        return ValidationReport(errors=_sorted([*errors, *too_big]), source=source)
     site_errors: list[Issue] = []
     sites, ids_kinds = (_validate_sites(site_table, site_errors, warnings, regions_path)
                         if site_table is not None else (None, None))

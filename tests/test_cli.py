@@ -102,3 +102,24 @@ def test_generate_is_deterministic_and_validates(tmp_path):
     assert r.returncode == 0, r.stderr[:2000]
     counts = json.loads(r.stdout)["counts"]
     assert abs(counts["sites"] - 1500) <= 75 and counts["markets"] > 0
+
+
+def test_user_commands(tmp_path, cli_env):
+    env = dict(cli_env, RISKMODEL_HOME=str(tmp_path / "home"))
+    env.pop("DATABASE_URL", None)
+
+    def user(*args, stdin=None):
+        return subprocess.run([RISKMODEL, "user", *args], input=stdin, capture_output=True, text=True, env=env,
+                              timeout=120)
+
+    assert user("add", "alice", "--role", "analyst", stdin="correct horse battery\n").returncode == 0
+    assert user("add", "bob", "--role", "viewer", stdin="another long password\n").returncode == 0
+    r = user("list", "--json")
+    assert r.returncode == 0
+    assert [(u["name"], u["role"]) for u in json.loads(r.stdout)] == [("alice", "analyst"), ("bob", "viewer")]
+    assert user("add", "carol", "--role", "superuser", stdin="pw\n").returncode == 2
+    assert user("add", "dave", "--role", "viewer", stdin="short\n").returncode == 2  # password too short
+    assert user("remove", "bob").returncode == 0
+    assert [u["name"] for u in json.loads(user("list", "--json").stdout)] == ["alice"]
+    db = tmp_path / "home" / "riskmodel.db"
+    assert db.is_file() and b"correct horse battery" not in db.read_bytes()

@@ -222,3 +222,10 @@ def test_counts(dataset):
     c = validate_dataset(dataset()).counts
     assert (c["sites"], c["links"], c["backup_links"], c["markets"], c["countries"]) == (8, 8, 1, 2, 5)
     assert c["by_kind"]["api"] == 2 and c["total_weekly_demand"] == 1100
+
+
+def test_row_limit(dataset, monkeypatch):
+    monkeypatch.setenv("RISKMODEL_MAX_ROWS", "5")
+    report = validate_dataset(dataset())
+    assert {e.file for e in report.errors} == {"sites.csv", "links.csv"}
+    assert all("RISKMODEL_MAX_ROWS" in e.message for e in report.errors), [str(e) for e in report.errors]

@@ -1,0 +1,1 @@
+"""Alembic migrations of the storage schema (:mod:`riskmodel.store` runs them; see ``docs/storage.md``)."""

@@ -1,0 +1,1 @@
+"""Alembic revisions of the storage schema, oldest first (``0001_initial`` creates every table)."""
