@@ -123,3 +123,26 @@ def test_user_commands(tmp_path, cli_env):
     assert [u["name"] for u in json.loads(user("list", "--json").stdout)] == ["alice"]
     db = tmp_path / "home" / "riskmodel.db"
     assert db.is_file() and b"correct horse battery" not in db.read_bytes()
+
+
+def test_exposure_json_and_table(dataset):
+    folder = dataset()
+    r = run("exposure", folder, "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert set(doc) == {"total_weekly_demand", "sites", "markets", "concentration"}
+    assert doc["total_weekly_demand"] == 1100
+    sites = {s["site_id"]: s for s in doc["sites"]}
+    assert [s["exposure"] for s in doc["sites"]] == sorted((s["exposure"] for s in doc["sites"]), reverse=True)
+    for s in doc["sites"]:
+        assert set(s) >= {"site_id", "exposure", "lost_weekly_units", "spof", "critical_markets", "spof_markets"}
+    # the sole vial-glass supplier and the fill-finish site cut both markets to 0 (AND across materials)
+    assert sites["GLASS-1"]["spof"] and sorted(sites["GLASS-1"]["spof_markets"]) == ["MKT-PR", "MKT-US"]
+    assert sites["GLASS-1"]["exposure"] == pytest.approx(1.0)
+    # API-1 carries 60% of the API: both markets lose 60%, critical but not SPOF
+    assert sites["API-1"]["exposure"] == pytest.approx(0.6) and not sites["API-1"]["spof"]
+    assert sorted(sites["API-1"]["critical_markets"]) == ["MKT-PR", "MKT-US"]
+    # the distributor only serves the US market: 1000 of 1100 units
+    assert sites["DIST-1"]["lost_weekly_units"] == pytest.approx(1000)
+    r = run("exposure", folder)
+    assert r.returncode == 0 and "GLASS-1" in r.stdout and "SPOF" in r.stdout
