@@ -34,6 +34,7 @@ test: install browser lint postgres
 
 bench: install
 	$(BIN)/python bench/bench_exposure.py
+	$(BIN)/python bench/bench_simulate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

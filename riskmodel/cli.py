@@ -163,7 +163,7 @@ def cmd_serve(args) -> int:
         return EXIT_DATA
     from dashboard.app import create_app
 
-    app = create_app(report)
+    app = create_app(report, Path(args.data).name)
     print(f"riskmodel dashboard on http://{args.host}:{args.port}/ (data: {args.data})", file=sys.stderr)
     app.run(host=args.host, port=args.port, debug=False)
     return EXIT_OK

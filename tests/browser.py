@@ -40,30 +40,69 @@ class LiveServer:
         self.server.shutdown()
 
 
+_SESSION: dict = {}
+
+
 @pytest.fixture(scope="session")
 def browser():
+    """Debian's headless Chromium, offline, started once per test session (shared by every test module that
+    imports this fixture: each import makes a fixture of its own, so the browser itself is kept here)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (make browser)")
-    from playwright.sync_api import sync_playwright
+    if "browser" not in _SESSION:
+        from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=OFFLINE_ARGS)
-        yield b
-        b.close()
+        pw = sync_playwright().start()
+        _SESSION["playwright"] = pw
+        _SESSION["browser"] = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=OFFLINE_ARGS)
+    yield _SESSION["browser"]
+    if "browser" in _SESSION:
+        _SESSION.pop("browser").close()
+        _SESSION.pop("playwright").stop()
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh page that records console errors and failed requests (``page.console_errors``)."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
+def _recording_page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
     pg = context.new_page()
     pg.console_errors = []
     pg.failed_requests = []
     pg.on("console", lambda m: m.type == "error" and pg.console_errors.append(m.text))
     pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
     pg.on("requestfailed", lambda r: pg.failed_requests.append(r.url))
+    return context, pg
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that records console errors and failed requests (``page.console_errors``)."""
+    context, pg = _recording_page(browser)
     yield pg
     context.close()
+
+
+@pytest.fixture(scope="module")
+def module_page(browser):
+    """One page for a whole test module (plotly.js loads once; tests move between routes with the navigation
+    bar, as a user does). Tests clear ``console_errors`` / ``failed_requests`` themselves if they need to."""
+    context, pg = _recording_page(browser)
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def app_page(module_page):
+    """:func:`module_page` with its error lists cleared for this test."""
+    module_page.console_errors.clear()
+    module_page.failed_requests.clear()
+    return module_page
+
+
+def go_to(pg, label: str, title: str | None = None, timeout: int = 25_000) -> None:
+    """Open a page with the navigation bar (client-side, as a user does) and wait for its title."""
+    from playwright.sync_api import expect
+
+    pg.locator("nav").get_by_role("link", name=label, exact=True).click()
+    expect(pg.locator(".page-title h4")).to_have_text(title or label, timeout=timeout)
 
 
 def screenshot(pg, name: str) -> Path:
@@ -71,3 +110,54 @@ def screenshot(pg, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     pg.screenshot(path=str(path), full_page=True)
     return path
+
+
+# ---------------------------------------------------------------------------------------------- Dash helpers
+#: plotly.js is about 5 MB: its first render in headless Chromium takes several seconds
+WAIT_MS = 40_000
+
+
+def wait_for_map(pg, graph_id: str, timeout: int = WAIT_MS) -> None:
+    """Wait until the geo map in ``dcc.Graph`` ``graph_id`` has drawn its country outlines (from local topojson)."""
+    from playwright.sync_api import expect
+
+    expect(pg.locator(f"#{graph_id} g.layer.countries path").first).to_be_attached(timeout=timeout)
+
+
+def wait_idle(pg, timeout: int = WAIT_MS) -> None:
+    """Wait until no Dash callback is pending (Dash marks loading components with ``data-dash-is-loading``)."""
+    from playwright.sync_api import expect
+
+    expect(pg.locator("[data-dash-is-loading='true']")).to_have_count(0, timeout=timeout)
+
+
+def pick_option(pg, dropdown_id: str, label: str) -> None:
+    """Choose ``label`` in the Dash 4 ``dcc.Dropdown`` ``dropdown_id`` (opens it, clicks the option, closes it)."""
+    pg.locator(f"#{dropdown_id}").click()
+    pg.get_by_role("option", name=label, exact=True).click()
+    pg.keyboard.press("Escape")
+
+
+def click_site_marker(pg, graph_id: str, nth: int = 0) -> None:
+    """Click the ``nth`` site marker of a geo map (a real mouse click at its centre)."""
+    point = pg.locator(f"#{graph_id} g.scattergeo path.point").nth(nth)
+    box = point.bounding_box()
+    pg.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def external_requests(pg, server_url: str) -> list[str]:
+    """Failed requests to anything but the app itself (an online resource the app tried to load)."""
+    return [u for u in pg.failed_requests if not u.startswith(server_url) and not u.startswith("data:")]
+
+
+@pytest.fixture(scope="module")
+def dash_server(tmp_path_factory):
+    """The dashboard on the sample data, served once per test module, with its own empty RISKMODEL_HOME."""
+    from dashboard.app import create_app
+    from riskmodel.validate import validate_dataset
+
+    home = tmp_path_factory.mktemp("riskmodel-home")
+    srv = LiveServer(create_app(validate_dataset(ROOT / "data" / "sample"), "sample", home=home).server)
+    srv.home = home
+    yield srv
+    srv.stop()
