@@ -116,6 +116,71 @@ def cmd_exposure(args) -> int:
     return EXIT_OK
 
 
+def cmd_simulate(args) -> int:
+    from riskmodel.disruption import DisruptionError, disruptions_from_specs
+    from riskmodel.simulate import format_simulation, simulate_json
+
+    try:
+        disruptions = disruptions_from_specs(args.disrupt, args.weeks, args.severity, args.start_day, args.recovery)
+    except (DisruptionError, ValueError) as exc:
+        print(f"riskmodel simulate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = _load(args)
+    if report is None:
+        return EXIT_DATA
+    try:
+        doc = simulate_json(report.network(), disruptions, args.horizon_weeks)
+    except (DisruptionError, ValueError) as exc:
+        print(f"riskmodel simulate: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        _dump(doc)
+    else:
+        print(format_simulation(doc))
+    return EXIT_OK
+
+
+def cmd_tts(args) -> int:
+    from riskmodel.tts import format_tts, tts_json
+
+    report = _load(args)
+    if report is None:
+        return EXIT_DATA
+    doc = tts_json(report.network())
+    if args.json:
+        _dump(doc)
+    else:
+        print(format_tts(doc, top=args.top))
+    return EXIT_OK
+
+
+def cmd_regionalize(args) -> int:
+    from riskmodel.candidates import load_candidates
+    from riskmodel.regionalize import format_regionalization, regionalize_json
+
+    report = _load(args)
+    if report is None:
+        return EXIT_DATA
+    net = report.network()
+    candidates = None
+    if args.candidates is not None:
+        candidates, issues = load_candidates(args.candidates, net)
+        if candidates is None:
+            _print_issues(issues, sys.stderr)
+            return EXIT_DATA
+        _print_issues(issues, sys.stderr, prefix="warning: ")
+    try:
+        doc = regionalize_json(net, candidates=candidates, budget=args.budget)
+    except ValueError as exc:
+        print(f"riskmodel regionalize: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        _dump(doc)
+    else:
+        print(format_regionalization(doc))
+    return EXIT_OK
+
+
 def cmd_user(args) -> int:
     import getpass
 
@@ -196,6 +261,31 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true")
     e.add_argument("--top", type=int, default=30, help="rows in the table (default 30)")
     e.set_defaults(func=cmd_exposure)
+
+    m = sub.add_parser("simulate", help="a what-if disruption over time (daily)")
+    m.add_argument("data", metavar="DATA")
+    m.add_argument("--disrupt", action="append", required=True, metavar="SPEC",
+                   help="site:ID, operator:NAME, country:CODE, region:NAME, circle:LAT,LON,KM or polygon:FILE")
+    m.add_argument("--weeks", type=float, required=True, help="duration of the disruption in weeks")
+    m.add_argument("--severity", type=float, default=1.0, help="capacity lost, 0-1 (default 1)")
+    m.add_argument("--start-day", type=int, default=0)
+    m.add_argument("--recovery", choices=["step", "linear"], default="step")
+    m.add_argument("--horizon-weeks", type=float, default=52.0)
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_simulate)
+
+    tt = sub.add_parser("tts", help="time to survive against time to recover, for every site")
+    tt.add_argument("data", metavar="DATA")
+    tt.add_argument("--json", action="store_true")
+    tt.add_argument("--top", type=int, default=30)
+    tt.set_defaults(func=cmd_tts)
+
+    rg = sub.add_parser("regionalize", help="self-sufficiency, mitigation options and a budgeted portfolio")
+    rg.add_argument("data", metavar="DATA")
+    rg.add_argument("--candidates", metavar="FILE", help="candidate new sites (CSV, folder or .xlsx)")
+    rg.add_argument("--budget", type=float, metavar="AMOUNT")
+    rg.add_argument("--json", action="store_true")
+    rg.set_defaults(func=cmd_regionalize)
 
     u = sub.add_parser("user", help="user accounts of the dashboard (viewer, analyst, admin)")
     usub = u.add_subparsers(dest="user_command", required=True, parser_class=_Parser)

@@ -146,3 +146,36 @@ def test_exposure_json_and_table(dataset):
     assert sites["DIST-1"]["lost_weekly_units"] == pytest.approx(1000)
     r = run("exposure", folder)
     assert r.returncode == 0 and "GLASS-1" in r.stdout and "SPOF" in r.stdout
+
+
+def test_simulate_circle_around_puerto_rico():
+    r = run("simulate", SAMPLE, "--disrupt", "circle:18.2,-66.5,100", "--weeks", 17, "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["disrupted_sites"] and all(s.endswith("-PR") for s in doc["disrupted_sites"])
+    assert doc["lost_units"] > 0 and doc["time_to_survive_days"] is not None
+    m = next(iter(doc["markets"].values()))
+    assert set(m) >= {"inflow_fraction", "supplied_fraction", "shortfall_units", "stock_units", "lost_units",
+                      "first_shortfall_day"}
+    assert len(m["supplied_fraction"]) == 52 * 7
+
+
+@pytest.mark.parametrize("spec", ["site:NOPE", "circle:1,2", "region:Atlantis", "planet:Mars"])
+def test_simulate_bad_selection_is_a_clear_usage_error(spec):
+    r = run("simulate", SAMPLE, "--disrupt", spec, "--weeks", 4)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.strip()
+
+
+def test_tts_and_regionalize_json():
+    r = run("tts", SAMPLE, "--json")
+    assert r.returncode == 0, r.stderr
+    sites = json.loads(r.stdout)["sites"]
+    gaps = [s["gap_days"] for s in sites if s["tts_days"] is not None]
+    assert gaps == sorted(gaps, reverse=True) and gaps[0] > 0  # the largest TTR - TTS first
+    assert all(s["tts_days"] is None for s in sites[len(gaps):])  # sites that cause no shortfall last
+    assert all(s["needs_mitigation"] == (s["tts_days"] is not None and s["tts_days"] < s["ttr_days"]) for s in sites)
+    r = run("regionalize", SAMPLE, "--json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert set(doc) >= {"markets", "options", "portfolio", "frontier"}
+    assert doc["portfolio"]["risk_after"] <= doc["portfolio"]["risk_before"]
