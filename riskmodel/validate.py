@@ -470,6 +470,10 @@ def validate_tables(tables: dict[str, RawTable | None], *, read_errors: Iterable
     errors: list[Issue] = list(read_errors)
     warnings: list[Issue] = []
     site_table, link_table = tables.get("sites"), tables.get("links")
+    explained = bool(errors)  # a reading error already says why a table is missing
+    for name, table in (("sites", site_table), ("links", link_table)):
+        if table is None and not explained:
+            errors.append(Issue(f"{name}.csv", None, None, f"missing: no {name} table was given"))
     too_big = [issue for t in (site_table, link_table)
                if t is not None and (issue := check_row_limit(len(t.frame), t.file)) is not None]
     if too_big:

@@ -229,3 +229,10 @@ def test_row_limit(dataset, monkeypatch):
     report = validate_dataset(dataset())
     assert {e.file for e in report.errors} == {"sites.csv", "links.csv"}
     assert all("RISKMODEL_MAX_ROWS" in e.message for e in report.errors), [str(e) for e in report.errors]
+
+
+def test_missing_tables_are_errors_never_a_valid_empty_dataset():
+    from riskmodel.validate import validate_tables
+
+    report = validate_tables({"sites": None, "links": None})
+    assert not report.valid and [e.file for e in report.errors] == ["links.csv", "sites.csv"]
