@@ -293,7 +293,8 @@ class Registry:
         with self._lock:
             created = datetime.now(UTC)
             vid = f"{created:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-            ds = Dataset(report, display_name(name, "upload"), vid, created.isoformat(timespec="seconds"), source)
+            # microseconds: two uploads in one second keep their order when a later session lists them again
+            ds = Dataset(report, display_name(name, "upload"), vid, created.isoformat(timespec="microseconds"), source)
             version = Version(vid, ds.name, ds.created, source, dict(report.counts), None, sorted(files))
             try:
                 self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -23,6 +23,7 @@ import zipfile
 from typing import Literal
 
 from riskmodel.issues import Issue
+from riskmodel.readers import _looks_binary  # the readers' own test of what text they accept
 
 __all__ = [
     "DEFAULT_MAX_FILE_MB",
@@ -149,17 +150,6 @@ def _is_xlsx(data: bytes) -> bool:
     return "[Content_Types].xml" in names and any(n.lower().startswith("xl/workbook") for n in names)
 
 
-def _is_text(data: bytes) -> bool:
-    """Text in an encoding the readers accept: UTF-16 with BOM, or no NUL bytes and few control characters."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return True
-    sample = data[:8192]
-    if b"\x00" in sample:
-        return False
-    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 13))
-    return controls <= max(8, len(sample) // 50)
-
-
 def sniff_kind(data: bytes) -> Kind:
     """What a file is, from its bytes alone (the name a user gave it is not trusted).
 
@@ -184,7 +174,7 @@ def sniff_kind(data: bytes) -> Kind:
         return "empty"
     if data.startswith(b"PK\x03\x04"):
         return "xlsx" if _is_xlsx(data) else "binary"
-    return "csv" if _is_text(data) else "binary"
+    return "binary" if _looks_binary(data) else "csv"
 
 
 def check_upload(data: bytes, file: str, *, allowed: tuple[str, ...] = ("csv", "xlsx")) -> Issue | None:
