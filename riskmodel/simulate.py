@@ -24,9 +24,10 @@ network is exactly in balance (the static model's ``x = 1``). Each day, sites ar
    requests ``R`` from customers, stock rebuild up to the target ``T = inventory_days * N``);
 3. shipments: the normal ``min(N, P + S)`` split by share (stock covers a production shortfall), then extras from
    production beyond ``N`` only; stock ``S`` takes the rest, up to ``T``;
-4. requests for tomorrow: a customer whose supplier shipped short asks the other suppliers of that material with
-   spare capacity for the missing quantity (in proportion to their spare), and what they cannot cover from its
-   qualified backup links (``qualification_weeks`` after the start, each up to ``share`` of its need).
+4. requests for tomorrow: a customer whose delivery of a material arrived short today asks the suppliers of that
+   material that shipped in full and have spare capacity for the missing quantity (in proportion to their spare),
+   and what they cannot cover from its qualified backup links (``qualification_weeks`` after the start, each up
+   to ``share`` of its need).
 
 Markets hand out ``min(demand, inflow + stock)`` and keep the rest as stock (all of it: extras that arrive out of
 step with the gap they answer can lift it above its target), and ask for extras like any customer. Inputs that
@@ -123,7 +124,7 @@ def _init_state(nw, sites, flag, state):  # pragma: no cover - numba
             ibuf[g] = 0.0
             greq[g] = 0
             pend[g] = 0
-            gshort[g] = -1
+            gshort[g] = 0.0
             for e in range(group_link_ptr[g], group_link_ptr[g + 1]):
                 for k in range(link_lead[e] + 1):
                     ring[ring_ptr[e] + k] = 0.0
@@ -153,9 +154,9 @@ def _run_scenario(nw, sites, flag, dis, start0, horizon, state, stats, record, s
     Sparse by design: the ring buffers hold only what differs from the normal flow of a link (shortfalls, extras,
     backups), with a count per input group of the entries in transit. A supplier shipping exactly its normal flow
     writes nothing; a customer with nothing pending takes its group's normal arrival without reading its links; the
-    request loop runs only for groups with a supplier that shipped short today or with requests still open.
+    request loop runs only for groups with a delivery that arrived short today or with requests still open.
     """
-    (out_n, target, surge, is_mkt, site_group_ptr, group_link_ptr, link_sup, link_lead, ring_ptr, link_flow,
+    (out_n, target, surge, is_mkt, site_group_ptr, group_link_ptr, link_sup, link_lead, ring_ptr, _link_flow,
      link_spare, link_j, out_ptr, o_cust, o_flow, o_lead, o_ring, _b_sup, b_cust, b_cap, b_lead, b_qual, bring_ptr,
      group_b_ptr, group_b, bout_ptr, bout, gnorm, o_group, b_group) = nw
     (dis_head, dis_next, d_sev, d_start, d_dur, d_linear) = dis
@@ -238,6 +239,8 @@ def _run_scenario(nw, sites, flag, dis, start0, horizon, state, stats, record, s
                         slot = ring_ptr[e] + rpos[link_lead[e]]
                         if ring[slot] != 0.0:
                             avail += ring[slot]
+                            if ring[slot] < 0.0:  # a short delivery (a slot holds a shortfall or an extra)
+                                gshort[g] += -ring[slot]
                             ring[slot] = 0.0
                             pend[g] -= 1
                     for jb in range(group_b_ptr[g], group_b_ptr[g + 1]):
@@ -328,8 +331,6 @@ def _run_scenario(nw, sites, flag, dis, start0, horizon, state, stats, record, s
                         d = o_flow[j] * (r - 1.0)
                         if xe > 0.0:
                             d += xe * req[j] / r_tot
-                        if r < 1.0:
-                            gshort[o_group[j]] = t
                         if d != 0.0:
                             slot = o_ring[j] + wpos[o_lead[j]]
                             if ring[slot] == 0.0:
@@ -349,19 +350,17 @@ def _run_scenario(nw, sites, flag, dis, start0, horizon, state, stats, record, s
                                     pend[b_group[b]] += 1
                                 bring[slot] += amt
 
-            # requests for tomorrow: cover what suppliers shipped short today
+            # requests for tomorrow: cover what arrived short today
             for g in range(g0, g1):
                 e0 = group_link_ptr[g]
                 e1 = group_link_ptr[g + 1]
-                gap = 0.0
+                gap = gshort[g]
+                gshort[g] = 0.0
                 cover = 0.0
-                if gshort[g] == t:
+                if gap > 0.0:
                     pool = 0.0
                     for e in range(e0, e1):
-                        ru = ratio[link_sup[e]]
-                        if ru < 1.0:
-                            gap += link_flow[e] * (1.0 - ru)
-                        else:
+                        if ratio[link_sup[e]] >= 1.0:
                             pool += link_spare[e]
                     cover = gap if gap < pool else pool
                     if cover > 0.0:
@@ -404,7 +403,7 @@ def _new_state(nw):
     n, n_groups = nw[0].size, nw[4][-1]
     return (np.zeros(n), np.zeros(n_groups), np.ones(n), np.zeros(nw[6].size), np.zeros((2, nw[17].size)),
             np.zeros(nw[8][-1]), np.zeros(nw[22][-1]), np.zeros(n_groups, np.int8), np.zeros(n_groups, np.int64),
-            np.full(n_groups, -1, np.int64), np.zeros(n, np.int64))
+            np.zeros(n_groups), np.zeros(n, np.int64))
 
 
 @njit(cache=True, nogil=True)
@@ -424,7 +423,7 @@ def _single_site_batch(seeds, durations, horizons, nw):  # pragma: no cover - nu
     n_groups = site_group_ptr[n]
     state = (np.zeros(n), np.zeros(n_groups), np.ones(n), np.zeros(link_sup.size), np.zeros((2, b_sup.size)),
              np.zeros(ring_ptr[-1]), np.zeros(bring_ptr[-1]), np.zeros(n_groups, np.int8),
-             np.zeros(n_groups, np.int64), np.full(n_groups, -1, np.int64), np.zeros(n, np.int64))
+             np.zeros(n_groups, np.int64), np.zeros(n_groups), np.zeros(n, np.int64))
     flag = np.zeros(n, np.int8)
     dis_head = np.full(n, -1, np.int64)
     d_dur = np.zeros(1, np.int64)

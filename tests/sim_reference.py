@@ -102,6 +102,7 @@ def reference_simulate(net, disruptions: list[tuple[set, float, int, int, bool]]
     leftover = defaultdict(float)
     pipeline = defaultdict(float)  # (arrival day, edge) -> amount
     bpipe = defaultdict(float)  # (arrival day, backup index) -> amount
+    short_pipe = defaultdict(float)  # (arrival day, edge) -> how much less than normal that delivery is
     for e, f in flow.items():
         for day in range(lead[e]):
             pipeline[(day, e)] = f
@@ -115,8 +116,9 @@ def reference_simulate(net, disruptions: list[tuple[set, float, int, int, bool]]
         for v in order:
             nv = normal[v]
             c = capacity_on(disruptions, v, t)
-            avail = {}
+            avail, gaps = {}, {}
             for m, edges in groups[v].items():
+                gaps[m] = sum(short_pipe.pop((t, e), 0.0) for e in edges)
                 got = leftover[(v, m)]
                 got += sum(pipeline.pop((t, e), 0.0) for e in edges)
                 got += sum(bpipe.pop((t, i), 0.0) for i in backups_in[(v, m)])
@@ -154,6 +156,8 @@ def reference_simulate(net, disruptions: list[tuple[set, float, int, int, bool]]
                 ratio[v] = 1.0 if r >= FULL else r
                 for e in out_edges[v]:
                     amount = flow[e] * ratio[v]
+                    if ratio[v] < 1.0:
+                        short_pipe[(t + lead[e], e)] += flow[e] * (1.0 - ratio[v])
                     if extra > 0:
                         amount += extra * req.get(e, 0.0) / asked
                     if amount > 0:
@@ -163,9 +167,9 @@ def reference_simulate(net, disruptions: list[tuple[set, float, int, int, bool]]
                     amount = min(reqb.get(i, 0.0), backups[i]["cap"] * frac)
                     if amount > 0:
                         bpipe[(t + backups[i]["lead"], i)] += amount
-            # ask other suppliers (spare capacity) and then qualified backups for what was shipped short today
+            # ask other suppliers (spare capacity) and then qualified backups for what arrived short today
             for m, edges in groups[v].items():
-                gap = sum(flow[e] * (1.0 - ratio[e[0]]) for e in edges)
+                gap = gaps[m]
                 spare = {e: surge[e[0]] * normal[e[0]] for e in edges if ratio[e[0]] >= 1.0 and surge[e[0]] > 0}
                 pool = sum(spare.values())
                 cover = min(gap, pool)
