@@ -82,7 +82,7 @@ def _operator_keys(net: SupplyNetwork) -> np.ndarray:
 
 def _tier_codes(net: SupplyNetwork) -> np.ndarray:
     """Index in :data:`TIERS` of each site's kind (-1 for markets)."""
-    return pd.Categorical(net.sites["kind"].astype(str), categories=TIERS).codes.astype(np.int64)
+    return pd.Index(TIERS).get_indexer(net.sites["kind"].astype(str)).astype(np.int64)
 
 
 @dataclass

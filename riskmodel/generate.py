@@ -64,6 +64,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from riskmodel.regions import REGIONS, region_of
+
 __all__ = [
     "KIND_ORDER", "KIND_SHARES", "LINK_COLUMNS", "MIN_SITES", "SITE_COLUMNS", "generate_network", "write_dataset",
 ]
@@ -90,21 +92,7 @@ LINK_COLUMNS = ["supplier_id", "customer_id", "material", "share", "lead_time_da
 RAW, API, CMO, FF, PKG, LOG, DIST, MKT = range(8)
 _ID_PREFIX = ("RM", "API", "CMO", "FF", "PKG", "LOG", "DIST", "MKT")
 
-_REGIONS = (  # region order used for local sourcing; same names as riskmodel.regions.REGIONS
-    "North America", "Latin America", "Europe", "Middle East and Africa", "South Asia", "East Asia",
-    "Southeast Asia and Oceania",
-)
-_NREG = len(_REGIONS)
-_COUNTRY_REGION = {
-    "USA": 0, "CAN": 0, "PRI": 0,
-    "MEX": 1, "BRA": 1, "ARG": 1, "COL": 1, "CHL": 1, "PER": 1,
-    "GBR": 2, "DEU": 2, "FRA": 2, "ITA": 2, "ESP": 2, "NLD": 2, "BEL": 2, "POL": 2, "SWE": 2, "AUT": 2, "CHE": 2,
-    "IRL": 2, "PRT": 2, "GRC": 2, "CZE": 2, "HUN": 2, "ROU": 2, "DNK": 2, "FIN": 2, "NOR": 2, "SVN": 2,
-    "TUR": 2, "SAU": 3, "ARE": 3, "ISR": 3, "EGY": 3, "ZAF": 3, "NGA": 3, "KEN": 3, "MAR": 3,
-    "IND": 4, "PAK": 4, "BGD": 4, "LKA": 4,
-    "CHN": 5, "JPN": 5, "KOR": 5, "TWN": 5, "HKG": 5,
-    "SGP": 6, "IDN": 6, "PHL": 6, "VNM": 6, "THA": 6, "MYS": 6, "AUS": 6, "NZL": 6,
-}
+_NREG = len(REGIONS)  # regions (riskmodel.regions) index the local-sourcing blocks
 
 # Hub cities: key -> (city, ISO alpha-3, lat, lon, jitter radius in degrees). Coordinates are those of
 # REFERENCE-FACTS.md or approximate city centres; for coastal cities (and Rome, beside the Vatican) the anchor is moved
@@ -631,7 +619,7 @@ def _place_sites(rng: np.random.Generator, net: _Net, raw_cat: np.ndarray) -> No
     hub_lat = np.array([_HUBS[k][2] for k in hub_keys])
     hub_lon = np.array([_HUBS[k][3] for k in hub_keys])
     hub_jit = np.array([_HUBS[k][4] for k in hub_keys])
-    hub_region = np.array([_COUNTRY_REGION[_HUBS[k][1]] for k in hub_keys], dtype=np.int64)
+    hub_region = np.array([REGIONS.index(region_of(_HUBS[k][1])) for k in hub_keys], dtype=np.int64)
     n_sites, start, product = net.n_sites, net.start, net.product
     hub = np.empty(n_sites, dtype=np.int64)
     raw_sites = net.sites_of(RAW)
