@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from riskmodel import readers
+from riskmodel import checks, readers
 from riskmodel.issues import Issue
 from riskmodel.network import SupplyNetwork
 from riskmodel.readers import RawTable
@@ -81,13 +81,13 @@ def read_candidates(path: str | os.PathLike) -> tuple[RawTable | None, list[Issu
     """
     p = Path(path)
     if p.is_dir():
-        f = readers._find_file(p, "candidates")
+        f = readers.find_file(p, "candidates")
         if f is None:
             return None, [Issue("candidates.csv", None, None, f"missing: the folder {p} has no candidates.csv")]
         p = f
     if not p.is_file():
         return None, [Issue(str(p), None, None, "no such file or folder")]
-    data = readers._read_file(p, p.name)
+    data = readers.read_file(p, p.name)
     if isinstance(data, Issue):
         return None, [data]
     if p.suffix.lower() in (".xlsx", ".xlsm"):
@@ -115,7 +115,7 @@ def _read_sheet(data: bytes, file: str) -> tuple[RawTable | None, list[Issue]]:
                                                   f"{', '.join(book.sheetnames)})")]
         label = f"{file}[candidates]"
         try:
-            rows = [[readers._cell_text(v) for v in r] for r in book[sheets["candidates"]].iter_rows(values_only=True)]
+            rows = [[readers.cell_text(v) for v in r] for r in book[sheets["candidates"]].iter_rows(values_only=True)]
         except Exception as exc:
             return None, [Issue(label, None, None, f"cannot read the sheet ({type(exc).__name__})")]
     finally:
@@ -126,7 +126,7 @@ def _read_sheet(data: bytes, file: str) -> tuple[RawTable | None, list[Issue]]:
     if first == len(rows):
         return None, [Issue(label, None, None, "the sheet is empty")]
     errors: list[Issue] = []
-    frame, cols = readers._frame_from_rows(rows[first:], first + 1, label, errors)
+    frame, cols = readers.frame_from_rows(rows[first:], first + 1, label, errors)
     return RawTable(label, frame, "", "xlsx", cols), errors
 
 
@@ -172,29 +172,29 @@ def validate_candidates(table: RawTable, net: SupplyNetwork | None = None, *,
     errors: list[Issue] = []
     warnings: list[Issue] = []
     f = table.frame
-    err = v._Collector(table.file, f["row"], errors)
-    warn = v._Collector(table.file, f["row"], warnings)
-    if not v._check_columns(table, CANDIDATES, err, warn):
-        return None, v._sorted(errors)
+    err = checks.Collector(table.file, f["row"], errors)
+    warn = checks.Collector(table.file, f["row"], warnings)
+    if not checks.check_columns(table, CANDIDATES, err, warn):
+        return None, checks.sorted_issues(errors)
     if f.empty:
         return pd.DataFrame(columns=CANDIDATE_COLUMNS), [Issue(table.file, None, None, "no candidates: the table "
                                                                                      "has a header but no rows")]
-    kind = v._text(f, "kind").str.lower().str.replace(r"[\s\-]+", "_", regex=True)
+    kind = checks.text_column(f, "kind").str.lower().str.replace(r"[\s\-]+", "_", regex=True)
     err.add(kind.eq("market").to_numpy(), "kind", "a candidate is a new supply site, not a market: use another kind")
 
     # the site columns, through the sites rules (its own errors name this file and its rows)
     site_frame = f[[c for c in _SITE_PART if c in f.columns] + ["row"]]
     site_table = RawTable(table.file, site_frame, table.delimiter, table.encoding, table.columns_in_file)
     site_errors: list[Issue] = []
-    sites, _ = v._validate_sites(site_table, site_errors, warnings, regions_path)
+    sites, _ = v.validate_sites(site_table, site_errors, warnings, regions_path)
     errors.extend(e for e in site_errors if e.column != "weekly_demand")
 
     decimal_comma = table.delimiter == ";"
-    nums = {c.name: v._check_number_column(f, c, err, decimal_comma) for c in _EXTRA if c.kind == "number"}
-    capex_given = v._text(f, "capex").ne("").to_numpy()
+    nums = {c.name: checks.check_number_column(f, c, err, decimal_comma) for c in _EXTRA if c.kind == "number"}
+    capex_given = checks.text_column(f, "capex").ne("").to_numpy()
     err.add(~capex_given, "capex", "required: the one-off cost of the new site (a number >= 0)")
 
-    ids = v._text(f, "site_id")
+    ids = checks.text_column(f, "site_id")
     if net is not None:
         known = set(net.site_ids.tolist())
         err.add(ids.isin(known).to_numpy(), "site_id",
@@ -202,14 +202,14 @@ def validate_candidates(table: RawTable, net: SupplyNetwork | None = None, *,
     own = set(ids)
     parsed: dict[str, list[list[str]]] = {}
     for col in ("requires", "excludes"):
-        lists = [_split_ids(t) for t in v._text(f, col)]
+        lists = [_split_ids(t) for t in checks.text_column(f, col)]
         parsed[col] = lists
         for i, refs in enumerate(lists):
             for r in refs:
                 if r == ids.iat[i]:
                     err.add(np.arange(len(f)) == i, col, f"a candidate cannot name itself in {col}")
                 elif r not in own:
-                    err.add(np.arange(len(f)) == i, col, f"unknown candidate {v._show(r)}: not in this table")
+                    err.add(np.arange(len(f)) == i, col, f"unknown candidate {checks.show(r)}: not in this table")
     for i, (req, exc) in enumerate(zip(parsed["requires"], parsed["excludes"], strict=True)):
         both = sorted(set(req) & set(exc))
         if both:
@@ -219,10 +219,10 @@ def validate_candidates(table: RawTable, net: SupplyNetwork | None = None, *,
     if net is not None and len(net.links):
         carried = set(net.links["material"].astype(str)) | set(net.backup_links["material"].astype(str))
         warn.add((material.ne("") & ~material.isin(carried)).to_numpy(), "material",
-                 lambda i: f"no link of the dataset carries {v._show(material.iat[i])}: this candidate will have no "
-                           "customer (check the spelling)")
+                 lambda i: f"no link of the dataset carries {checks.show(material.iat[i])}: this candidate will "
+                           "have no customer (check the spelling)")
     if errors or sites is None:
-        return None, v._sorted(errors)
+        return None, checks.sorted_issues(errors)
 
     out = sites[_SITE_PART + ["region"]].copy()
     out["material"] = material.to_numpy()
@@ -232,7 +232,7 @@ def validate_candidates(table: RawTable, net: SupplyNetwork | None = None, *,
     out["capacity_share"] = nums["capacity_share"].fillna(1.0).to_numpy()
     out["requires"] = [";".join(r) for r in parsed["requires"]]
     out["excludes"] = [";".join(r) for r in parsed["excludes"]]
-    return out[CANDIDATE_COLUMNS].reset_index(drop=True), v._sorted(warnings)
+    return out[CANDIDATE_COLUMNS].reset_index(drop=True), checks.sorted_issues(warnings)
 
 
 def load_candidates(path: str | os.PathLike, net: SupplyNetwork | None = None, *,

@@ -23,7 +23,7 @@ import zipfile
 from typing import Literal
 
 from riskmodel.issues import Issue
-from riskmodel.readers import _looks_binary  # the readers' own test of what text they accept
+from riskmodel.readers import looks_binary  # the readers' own test of what text they accept
 
 __all__ = [
     "DEFAULT_MAX_FILE_MB",
@@ -174,7 +174,7 @@ def sniff_kind(data: bytes) -> Kind:
         return "empty"
     if data.startswith(b"PK\x03\x04"):
         return "xlsx" if _is_xlsx(data) else "binary"
-    return "binary" if _looks_binary(data) else "csv"
+    return "binary" if looks_binary(data) else "csv"
 
 
 def check_upload(data: bytes, file: str, *, allowed: tuple[str, ...] = ("csv", "xlsx")) -> Issue | None:

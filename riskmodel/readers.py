@@ -33,7 +33,8 @@ import pandas as pd
 from riskmodel.issues import Issue
 from riskmodel.schema import normalise_header
 
-__all__ = ["MAX_FILE_BYTES", "RawDataset", "RawTable", "read_csv_bytes", "read_dataset", "read_xlsx_bytes"]
+__all__ = ["MAX_FILE_BYTES", "RawDataset", "RawTable", "cell_text", "find_file", "frame_from_rows", "looks_binary",
+           "read_csv_bytes", "read_dataset", "read_file", "read_xlsx_bytes"]
 
 MAX_FILE_BYTES: int = int(float(os.environ.get("RISKMODEL_MAX_FILE_MB", "50")) * 1024 * 1024)
 _CSV_SUFFIXES = (".csv", ".txt", ".tsv")
@@ -81,7 +82,7 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
-def _looks_binary(data: bytes) -> bool:
+def looks_binary(data: bytes) -> bool:
     """True for bytes that are not text in any encoding we read (NUL bytes or many control characters)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return False
@@ -123,7 +124,7 @@ def _header(header_raw: list[str], first_row: int, file: str, errors: list[Issue
     return [header[i] for i in keep], keep
 
 
-def _frame_from_rows(
+def frame_from_rows(
     rows: list[list[str]], first_row: int, file: str, errors: list[Issue]
 ) -> tuple[pd.DataFrame, list[str]]:
     """Build the text frame from a header row and records; ``first_row`` is the spreadsheet row of the header.
@@ -201,7 +202,7 @@ def read_csv_bytes(data: bytes, file: str) -> tuple[RawTable | None, list[Issue]
     if data.startswith(b"PK\x03\x04"):
         return None, [_error(file, "this is an Excel workbook or a zip archive, not a CSV file: give the .xlsx file "
                                    "itself as DATA, or save each sheet as CSV")]
-    if _looks_binary(data):
+    if looks_binary(data):
         return None, [_error(file, "this is not a text file (binary content): save the table as CSV or .xlsx")]
     text, encoding = _decode(data)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
@@ -218,7 +219,7 @@ def read_csv_bytes(data: bytes, file: str) -> tuple[RawTable | None, list[Issue]
             first += 1
         if first == len(rows):
             return None, [_error(file, "the file is empty")]
-        frame, cols = _frame_from_rows(rows[first:], first + 1, file, errors)
+        frame, cols = frame_from_rows(rows[first:], first + 1, file, errors)
     else:
         frame, cols = fast
         if not cols:
@@ -226,7 +227,7 @@ def read_csv_bytes(data: bytes, file: str) -> tuple[RawTable | None, list[Issue]
     return RawTable(file, frame, delimiter, encoding, cols), errors
 
 
-def _cell_text(value: object) -> str:
+def cell_text(value: object) -> str:
     """An Excel cell as the text a user typed (integers without ``.0``, dates in ISO form)."""
     if value is None:
         return ""
@@ -270,7 +271,7 @@ def read_xlsx_bytes(data: bytes, file: str) -> tuple[dict[str, RawTable | None],
             errors.append(_error(file, f"no sheet named '{table}' (sheets found: {', '.join(book.sheetnames)})"))
             continue
         try:
-            raw_rows = [[_cell_text(v) for v in r] for r in book[sheets[table]].iter_rows(values_only=True)]
+            raw_rows = [[cell_text(v) for v in r] for r in book[sheets[table]].iter_rows(values_only=True)]
         except Exception as exc:
             errors.append(_error(label, f"cannot read the sheet ({type(exc).__name__})"))
             continue
@@ -280,20 +281,22 @@ def read_xlsx_bytes(data: bytes, file: str) -> tuple[dict[str, RawTable | None],
         if first == len(raw_rows):
             errors.append(_error(label, "the sheet is empty"))
             continue
-        frame, cols = _frame_from_rows(raw_rows[first:], first + 1, label, errors)
+        frame, cols = frame_from_rows(raw_rows[first:], first + 1, label, errors)
         tables[table] = RawTable(label, frame, "", "xlsx", cols)
     book.close()
     return tables, errors
 
 
-def _find_file(folder: Path, stem: str) -> Path | None:
+def find_file(folder: Path, stem: str) -> Path | None:
+    """The CSV file of table ``stem`` in ``folder`` (``sites.csv``, ``Sites.TXT``, ...), or None."""
     for p in sorted(folder.iterdir()):
         if p.is_file() and p.stem.lower() == stem and p.suffix.lower() in _CSV_SUFFIXES:
             return p
     return None
 
 
-def _read_file(path: Path, label: str) -> bytes | Issue:
+def read_file(path: Path, label: str) -> bytes | Issue:
+    """The bytes of a file within the size limit, or an :class:`Issue` for ``label`` saying why not."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -317,18 +320,18 @@ def read_dataset(path: str | os.PathLike) -> RawDataset:
     errors: list[Issue] = []
     if p.is_dir():
         for stem in tables:
-            f = _find_file(p, stem)
+            f = find_file(p, stem)
             if f is None:
                 errors.append(_error(f"{stem}.csv", f"missing: the folder {p} has no {stem}.csv"))
                 continue
-            data = _read_file(f, f.name)
+            data = read_file(f, f.name)
             if isinstance(data, Issue):
                 errors.append(data)
                 continue
             tables[stem], errs = read_csv_bytes(data, f.name)
             errors.extend(errs)
     elif p.is_file():
-        data = _read_file(p, p.name)
+        data = read_file(p, p.name)
         if isinstance(data, Issue):
             errors.append(data)
         elif p.suffix.lower() in (".xlsx", ".xlsm"):

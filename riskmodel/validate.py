@@ -19,17 +19,26 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from riskmodel import defaults
+from riskmodel.checks import (
+    Collector,
+    check_columns,
+    check_ids,
+    check_number_column,
+    member,
+    show,
+    sorted_issues,
+    text_column,
+    word_column,
+)
 from riskmodel.issues import Issue
 from riskmodel.limits import check_row_limit
 from riskmodel.network import SupplyNetwork, topological_levels
 from riskmodel.readers import RawTable, read_dataset
-from riskmodel.schema import KINDS, LINKS, SITE_ID_PATTERN, SITES, STATUSES, Column, Table
+from riskmodel.schema import KINDS, LINKS, SITES, STATUSES
 
-__all__ = ["DataError", "ValidationReport", "load_network", "validate_dataset", "validate_tables"]
+__all__ = ["DataError", "ValidationReport", "load_network", "validate_dataset", "validate_sites", "validate_tables"]
 
 SHARE_TOLERANCE = 0.01
 SITE_COLUMNS = SITES.names + ["region"]
@@ -75,125 +84,16 @@ class DataError(Exception):
         super().__init__(f"{len(report.errors)} error(s) in {report.source or 'the data'}")
 
 
-# ------------------------------------------------------------------------------------------ helpers
-class _Collector:
-    """Collects issues for one file; vectorised helpers add one issue per flagged row."""
-
-    def __init__(self, file: str, rows: pd.Series, out: list[Issue]):
-        self.file, self.rows, self.out = file, rows, out
-
-    def add(self, mask: np.ndarray | pd.Series, column: str | None, message) -> None:
-        """Add an issue for each row where ``mask`` holds; ``message`` is a string or a callable of the row index."""
-        idx = np.flatnonzero(np.asarray(mask, dtype=bool))
-        for i in idx:
-            text = message(i) if callable(message) else message
-            self.out.append(Issue(self.file, int(self.rows.iat[i]), column, text))
-
-    def whole(self, column: str | None, message: str, row: int | None = None) -> None:
-        self.out.append(Issue(self.file, row, column, message))
-
-
-def _as_arrow(values) -> pa.Array:
-    if isinstance(values, set | frozenset | tuple | list):
-        values = list(values)
-    arr = pa.array(values, from_pandas=True)
-    return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) else arr.cast(pa.string())
-
-
-def _member(values: pd.Series | np.ndarray, pool) -> np.ndarray:
-    """``values.isin(pool)`` as a boolean array (Arrow's hash join: pandas' isin on Arrow strings is slow)."""
-    found = pc.is_in(_as_arrow(values), value_set=_as_arrow(pool))
-    return found.fill_null(False).to_numpy(zero_copy_only=False)
-
-
-def _show(value: object, limit: int = 40) -> str:
-    text = str(value)
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
-
-
-def _parse_numbers(values: pd.Series, decimal_comma: bool) -> tuple[pd.Series, np.ndarray]:
-    """Text to float. Returns (numbers with NaN for empty or bad cells, mask of bad non-empty cells).
-
-    With ``decimal_comma`` (a ``;``-separated file), ``1,5`` and ``1.234,5`` read as 1.5 and 1234.5.
-    """
-    text = values.astype(str).str.strip().str.replace("\u00a0", "", regex=False)
-    if decimal_comma:
-        euro = text.str.fullmatch(r"[+-]?\d{1,3}(\.\d{3})*,\d+|[+-]?\d+,\d+")
-        text = text.where(~euro, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
-    nums = pd.to_numeric(text, errors="coerce")
-    finite = np.isfinite(nums.to_numpy(dtype=float, na_value=np.nan))
-    empty = text.eq("").to_numpy()
-    bad = ~empty & ~finite
-    nums = nums.where(finite, np.nan).astype(float)
-    return nums, bad
-
-
-def _check_number_column(frame: pd.DataFrame, col: Column, issues: _Collector, decimal_comma: bool) -> pd.Series:
-    """Parse a number column and report bad text and out-of-range values. Returns floats (NaN where empty/bad)."""
-    if col.name not in frame:
-        return pd.Series(np.nan, index=frame.index, dtype=float)
-    raw = frame[col.name]
-    nums, bad = _parse_numbers(raw, decimal_comma)
-    issues.add(bad, col.name, lambda i: f"expected a number ({col.range_text()}), got {_show(raw.iat[i])}")
-    v = nums.to_numpy()
-    out = np.zeros(len(v), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        if col.minimum is not None:
-            out |= (v <= col.minimum) if col.exclusive_minimum else (v < col.minimum)
-        if col.maximum is not None:
-            out |= v > col.maximum
-    issues.add(out, col.name, lambda i: f"expected {col.range_text()}, got {v[i]:g}")
-    return nums.where(~out)
-
-
-def _text(frame: pd.DataFrame, name: str) -> pd.Series:
-    """A text column, trimmed (empty strings where the column is missing)."""
-    if name not in frame:
-        return pd.Series("", index=frame.index, dtype=object)
-    return frame[name].astype(str).str.strip()
-
-
-def _word(frame: pd.DataFrame, name: str) -> pd.Series:
-    """A keyword column (kind, technology): trimmed, lower case, runs of spaces or hyphens as ``_``."""
-    text = _text(frame, name)
-    codes, uniques = pd.factorize(text)
-    words = pd.Index(uniques).str.lower().str.replace(r"[\s\-]+", "_", regex=True)
-    return pd.Series(np.asarray(words, dtype=object)[codes] if len(uniques) else np.array([], dtype=object),
-                     index=frame.index, dtype="str")
-
-
-def _check_columns(table: RawTable, schema: Table, issues: _Collector, warnings: _Collector) -> bool:
-    """Report missing required columns (an error each) and unknown columns (a warning). True if all present."""
-    present = set(table.frame.columns) - {"row"}
-    missing = [c for c in schema.required if c not in present]
-    for c in missing:
-        found = ", ".join(table.columns_in_file) or "none"
-        issues.whole(c, f"required column '{c}' is missing (columns found: {found})", row=1)
-    for c in sorted(present - set(schema.names)):
-        warnings.whole(c, f"column '{c}' is not part of the {schema.name} table and is ignored", row=1)
-    return not missing
-
-
-def _check_ids(ids: pd.Series, column: str, issues: _Collector) -> np.ndarray:
-    """Report empty and malformed site ids; returns the mask of well-formed ids."""
-    empty = ids.eq("").to_numpy()
-    issues.add(empty, column, "required: a site id")
-    ok = ids.str.fullmatch(SITE_ID_PATTERN.pattern).fillna(False).to_numpy(dtype=bool)
-    issues.add(~ok & ~empty, column,
-               lambda i: f"invalid site id {_show(ids.iat[i])}: expected 1-64 letters, digits or _ - . :")
-    return ok
-
-
 # ------------------------------------------------------------------------------------------ sites
-def _validate_sites(table: RawTable, errors: list[Issue], warnings: list[Issue], regions_path
+def validate_sites(table: RawTable, errors: list[Issue], warnings: list[Issue], regions_path
                     ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """Returns (canonical sites or None if any error, site_id/kind of every row for the links' checks)."""
     from riskmodel import countries, geo, geocode, regions
 
     f = table.frame
-    err = _Collector(table.file, f["row"], errors)
-    warn = _Collector(table.file, f["row"], warnings)
-    if not _check_columns(table, SITES, err, warn):
+    err = Collector(table.file, f["row"], errors)
+    warn = Collector(table.file, f["row"], warnings)
+    if not check_columns(table, SITES, err, warn):
         return None, None
     if f.empty:
         err.whole(None, "no sites: the table has a header but no rows")
@@ -201,39 +101,39 @@ def _validate_sites(table: RawTable, errors: list[Issue], warnings: list[Issue],
     decimal_comma = table.delimiter == ";"
     rows = f["row"]
 
-    site_id = _text(f, "site_id")
-    id_ok = _check_ids(site_id, "site_id", err)
+    site_id = text_column(f, "site_id")
+    id_ok = check_ids(site_id, "site_id", err)
     dup = site_id.duplicated(keep="first") & id_ok
     first_row = rows.groupby(site_id).transform("first")
-    err.add(dup, "site_id", lambda i: f"duplicate site id {_show(site_id.iat[i])} (first on row {first_row.iat[i]})")
+    err.add(dup, "site_id", lambda i: f"duplicate site id {show(site_id.iat[i])} (first on row {first_row.iat[i]})")
 
     name = f["name"].astype(str)
     err.add(name.str.strip().eq(""), "name", "required: a display name")
 
-    kind = _word(f, "kind")
-    kind_ok = _member(kind, KINDS)
+    kind = word_column(f, "kind")
+    kind_ok = member(kind, KINDS)
     err.add(~kind_ok, "kind",
-            lambda i: f"unknown kind {_show(f['kind'].iat[i])}: expected one of {', '.join(KINDS)}")
+            lambda i: f"unknown kind {show(f['kind'].iat[i])}: expected one of {', '.join(KINDS)}")
     is_market = kind.eq("market").to_numpy()
     ids_kinds = pd.DataFrame({"site_id": site_id.to_numpy(), "kind": kind.to_numpy()})
 
-    country_text = _text(f, "country")
+    country_text = text_column(f, "country")
     alpha3 = countries.to_alpha3_many(country_text)
     country_empty = country_text.eq("").to_numpy()
     bad_country = ~country_empty & alpha3.isna().to_numpy()
     err.add(bad_country, "country",
-            lambda i: f"unknown country {_show(country_text.iat[i])}: expected ISO 3166 alpha-2, alpha-3 or "
+            lambda i: f"unknown country {show(country_text.iat[i])}: expected ISO 3166 alpha-2, alpha-3 or "
                       "English name")
 
-    nums = {c.name: _check_number_column(f, c, err, decimal_comma) for c in SITES.columns if c.kind == "number"}
+    nums = {c.name: check_number_column(f, c, err, decimal_comma) for c in SITES.columns if c.kind == "number"}
     lat, lon = nums["lat"].to_numpy().copy(), nums["lon"].to_numpy().copy()
-    lat_given = _text(f, "lat").ne("").to_numpy()
-    lon_given = _text(f, "lon").ne("").to_numpy()
+    lat_given = text_column(f, "lat").ne("").to_numpy()
+    lon_given = text_column(f, "lon").ne("").to_numpy()
     err.add(lat_given & ~lon_given, "lon", "lat is given but lon is empty: give both, or neither and a city")
     err.add(lon_given & ~lat_given, "lat", "lon is given but lat is empty: give both, or neither and a city")
 
     # offline geocoding of sites without coordinates
-    city = _text(f, "city")
+    city = text_column(f, "city")
     need = ~lat_given & ~lon_given
     no_place = need & city.eq("").to_numpy()
     err.add(no_place, "lat", "no coordinates: give lat and lon, or a city that can be found offline")
@@ -245,7 +145,7 @@ def _validate_sites(table: RawTable, errors: list[Issue], warnings: list[Issue],
         missed = np.zeros(len(f), dtype=bool)
         missed[np.flatnonzero(to_geocode)[np.isnan(np.asarray(glat, dtype=float))]] = True
         err.add(missed, "city",
-                lambda i: f"city {_show(city.iat[i])} not found in {alpha3.iat[i]} (offline gazetteer of places "
+                lambda i: f"city {show(city.iat[i])} not found in {alpha3.iat[i]} (offline gazetteer of places "
                           "with 5,000+ people): give lat and lon")
     need_country_from_coords = country_empty & need
     err.add(need_country_from_coords & ~no_place, "country", "required: a country (or lat and lon)")
@@ -269,7 +169,7 @@ def _validate_sites(table: RawTable, errors: list[Issue], warnings: list[Issue],
 
     # markets and demand
     demand = nums["weekly_demand"].to_numpy()
-    demand_given = _text(f, "weekly_demand").ne("").to_numpy()
+    demand_given = text_column(f, "weekly_demand").ne("").to_numpy()
     err.add(is_market & ~demand_given, "weekly_demand", "required for a market: units per week, > 0")
     err.add(~is_market & kind_ok & demand_given, "weekly_demand",
             lambda i: f"only markets have a weekly_demand (this site is a {kind.iat[i]}): leave it empty")
@@ -285,11 +185,11 @@ def _validate_sites(table: RawTable, errors: list[Issue], warnings: list[Issue],
             "name": name.to_numpy(),
             "kind": kinds,
             "country": final_country.astype(str),
-            "city": _text(f, "city").to_numpy(),
+            "city": text_column(f, "city").to_numpy(),
             "lat": lat,
             "lon": lon,
-            "operator": _text(f, "operator").to_numpy(),
-            "technology": _word(f, "technology").to_numpy(),
+            "operator": text_column(f, "operator").to_numpy(),
+            "technology": word_column(f, "technology").to_numpy(),
             "weekly_demand": np.where(is_market, demand, np.nan),
             "inventory_days": nums["inventory_days"].fillna(pd.Series(kinds).map(defaults.INVENTORY_DAYS)).to_numpy(),
             "ttr_weeks": nums["ttr_weeks"].fillna(pd.Series(kinds).map(defaults.TTR_WEEKS)).to_numpy(),
@@ -312,46 +212,46 @@ def _validate_links(table: RawTable, sites: pd.DataFrame | None, errors: list[Is
                     ) -> pd.DataFrame | None:
     """Canonical links (shares filled and normalised), or None if any error. ``sites``: site_id and kind."""
     f = table.frame
-    err = _Collector(table.file, f["row"], errors)
-    warn = _Collector(table.file, f["row"], warnings)
-    if not _check_columns(table, LINKS, err, warn):
+    err = Collector(table.file, f["row"], errors)
+    warn = Collector(table.file, f["row"], warnings)
+    if not check_columns(table, LINKS, err, warn):
         return None
     if f.empty:
         err.whole(None, "no links: the table has a header but no rows")
         return None
     decimal_comma = table.delimiter == ";"
-    supplier = _text(f, "supplier_id")
-    customer = _text(f, "customer_id")
-    sup_ok = _check_ids(supplier, "supplier_id", err)
-    cus_ok = _check_ids(customer, "customer_id", err)
+    supplier = text_column(f, "supplier_id")
+    customer = text_column(f, "customer_id")
+    sup_ok = check_ids(supplier, "supplier_id", err)
+    cus_ok = check_ids(customer, "customer_id", err)
     material = f["material"].astype(str).str.strip()
     err.add(material.eq(""), "material", "required: the material that flows (e.g. 'heparin API')")
 
-    status_text = _text(f, "status").str.lower()
+    status_text = text_column(f, "status").str.lower()
     status = status_text.where(status_text.ne(""), "active")
-    err.add(~_member(status, STATUSES), "status",
-            lambda i: f"unknown status {_show(f['status'].iat[i])}: expected active or backup")
+    err.add(~member(status, STATUSES), "status",
+            lambda i: f"unknown status {show(f['status'].iat[i])}: expected active or backup")
     is_backup = status.eq("backup").to_numpy()
 
-    nums = {c.name: _check_number_column(f, c, err, decimal_comma) for c in LINKS.columns if c.kind == "number"}
+    nums = {c.name: check_number_column(f, c, err, decimal_comma) for c in LINKS.columns if c.kind == "number"}
     share = nums["share"].to_numpy().copy()
-    share_given = _text(f, "share").ne("").to_numpy()
+    share_given = text_column(f, "share").ne("").to_numpy()
 
     err.add(sup_ok & cus_ok & supplier.eq(customer).to_numpy(), "customer_id", "a site cannot supply itself")
     key = supplier + "\x1f" + customer + "\x1f" + material
     dup = key.duplicated(keep="first").to_numpy() & sup_ok & cus_ok
     first_row = f["row"].groupby(key).transform("first")
     err.add(dup, "material", lambda i: f"duplicate link {supplier.iat[i]} -> {customer.iat[i]} for "
-                                       f"{_show(material.iat[i])} (first on row {first_row.iat[i]})")
+                                       f"{show(material.iat[i])} (first on row {first_row.iat[i]})")
 
     if sites is not None:
         known = pd.Index(sites["site_id"]).drop_duplicates()
         market_ids = set(sites.loc[sites["kind"].eq("market"), "site_id"])
-        err.add(sup_ok & ~_member(supplier, known), "supplier_id",
-                lambda i: f"unknown site {_show(supplier.iat[i])}: not in sites")
-        err.add(cus_ok & ~_member(customer, known), "customer_id",
-                lambda i: f"unknown site {_show(customer.iat[i])}: not in sites")
-        sup_market = _member(supplier, market_ids)
+        err.add(sup_ok & ~member(supplier, known), "supplier_id",
+                lambda i: f"unknown site {show(supplier.iat[i])}: not in sites")
+        err.add(cus_ok & ~member(customer, known), "customer_id",
+                lambda i: f"unknown site {show(customer.iat[i])}: not in sites")
+        sup_market = member(supplier, market_ids)
         err.add(sup_market, "supplier_id", lambda i: f"{supplier.iat[i]} is a market: a market supplies nobody")
 
     # shares per (customer, material) of the active links
@@ -368,8 +268,8 @@ def _validate_links(table: RawTable, sites: pd.DataFrame | None, errors: list[Is
     mixed = (g_given > 0) & (g_missing > 0)
     mixed_bad = mixed & (remainder <= SHARE_TOLERANCE)
     bad_groups = set(mixed_bad[mixed_bad].index)
-    err.add(active & ~share_given & _member(grp, bad_groups), "share",
-            lambda i: f"empty share, but the other suppliers of {_show(material.iat[i])} to {customer.iat[i]} "
+    err.add(active & ~share_given & member(grp, bad_groups), "share",
+            lambda i: f"empty share, but the other suppliers of {show(material.iat[i])} to {customer.iat[i]} "
                       "already sum to 1 or more: give this share too")
     # fill: all empty -> equal split; some empty -> they split the remainder equally
     fill_value = pd.Series(np.where(g_given > 0, remainder / g_missing.where(g_missing > 0, 1), 1.0 / g_n),
@@ -403,7 +303,7 @@ def _validate_links(table: RawTable, sites: pd.DataFrame | None, errors: list[Is
     sums_full = np.full(len(out), np.nan)
     sums_full[active] = sums.to_numpy()
     warn.add(flagged, "share",
-             lambda i: f"shares of {_show(material.iat[i])} to {customer.iat[i]} sum to {sums_full[i]:.3g}, not 1: "
+             lambda i: f"shares of {show(material.iat[i])} to {customer.iat[i]} sum to {sums_full[i]:.3g}, not 1: "
                        "normalised")
     qual_on_active = active & (out["qualification_weeks"].to_numpy() > 0)
     warn.add(qual_on_active, "qualification_weeks", "qualification_weeks only applies to backup links: ignored")
@@ -414,13 +314,13 @@ def _check_structure(sites: pd.DataFrame, links: pd.DataFrame, site_file: str, l
                      errors: list[Issue], warnings: list[Issue]) -> None:
     """Markets have suppliers; every other site supplies someone (warning); the active links have no cycle."""
     active = links[links["status"] == "active"]
-    has_supplier = _member(sites["site_id"], active["customer_id"])
+    has_supplier = member(sites["site_id"], active["customer_id"])
     is_market = sites["kind"].eq("market").to_numpy()
-    site_err = _Collector(site_file, sites["row"], errors)
-    site_warn = _Collector(site_file, sites["row"], warnings)
+    site_err = Collector(site_file, sites["row"], errors)
+    site_warn = Collector(site_file, sites["row"], warnings)
     site_err.add(is_market & ~has_supplier, "site_id",
                  lambda i: f"market {sites['site_id'].iat[i]} has no active supplier in links")
-    supplies = _member(sites["site_id"], links["supplier_id"])
+    supplies = member(sites["site_id"], links["supplier_id"])
     site_warn.add(~is_market & ~supplies, "site_id",
                   lambda i: f"{sites['site_id'].iat[i]} ({sites['kind'].iat[i]}) supplies nobody: it cannot affect "
                             "any market")
@@ -460,10 +360,6 @@ def _counts(sites: pd.DataFrame, links: pd.DataFrame) -> dict:
     }
 
 
-def _sorted(issues: Iterable[Issue]) -> list[Issue]:
-    return sorted(issues, key=lambda e: (e.file, e.row if e.row is not None else 0, e.column or "", e.message))
-
-
 def validate_tables(tables: dict[str, RawTable | None], *, read_errors: Iterable[Issue] = (),
                     source: str = "", regions_path: str | os.PathLike | None = None) -> ValidationReport:
     """Validate read tables (see :func:`riskmodel.readers.read_dataset`); never raises on bad data."""
@@ -477,9 +373,9 @@ def validate_tables(tables: dict[str, RawTable | None], *, read_errors: Iterable
     too_big = [issue for t in (site_table, link_table)
                if t is not None and (issue := check_row_limit(len(t.frame), t.file)) is not None]
     if too_big:
-        return ValidationReport(errors=_sorted([*errors, *too_big]), source=source)
+        return ValidationReport(errors=sorted_issues([*errors, *too_big]), source=source)
     site_errors: list[Issue] = []
-    sites, ids_kinds = (_validate_sites(site_table, site_errors, warnings, regions_path)
+    sites, ids_kinds = (validate_sites(site_table, site_errors, warnings, regions_path)
                         if site_table is not None else (None, None))
     errors.extend(site_errors)
     link_errors: list[Issue] = []
@@ -488,7 +384,7 @@ def validate_tables(tables: dict[str, RawTable | None], *, read_errors: Iterable
     report = ValidationReport(source=source)
     if sites is not None and links is not None and not errors:
         _check_structure(sites, links, site_table.file, link_table.file, errors, warnings)
-    report.errors, report.warnings = _sorted(errors), _sorted(warnings)
+    report.errors, report.warnings = sorted_issues(errors), sorted_issues(warnings)
     if sites is not None and links is not None:
         report.counts = _counts(sites, links)
     if report.valid and sites is not None and links is not None:
