@@ -70,9 +70,10 @@ def normalise(spec: dict | None) -> dict:
     return out
 
 
-def key(spec: dict, version: str) -> str:
-    """Cache key: the dataset version and the normalised scenario (its name left out)."""
-    return version + "|" + json.dumps(normalise(spec), sort_keys=True)
+def key(spec: dict, version: str | int) -> str:
+    """Cache key: the dataset version (its :attr:`dashboard.state.Dataset.cache_key`) and the normalised scenario
+    (its name left out)."""
+    return f"{version}|" + json.dumps(normalise(spec), sort_keys=True)
 
 
 def selectors(spec: dict) -> list[Selector]:
@@ -147,7 +148,7 @@ def run(ds, spec: dict) -> Run:
     """
     from riskmodel.simulate import simulate
 
-    k = key(spec, ds.id)
+    k = key(spec, getattr(ds, "cache_key", ds.id))
     with _cache_lock:
         hit = _cache.get(k)
         if hit is not None:
@@ -232,6 +233,45 @@ def cli_command(spec: dict, data: str = "DATA") -> str:
     args = " ".join(f"--disrupt {_quote(sel.text)}" for sel in selectors(s))
     return (f"riskmodel simulate {data} {args} --weeks {s['duration_weeks']:g} --severity {s['severity']:g} "
             f"--start-day {s['start_day']} --recovery {s['recovery']} --horizon-weeks {s['horizon_weeks']:g} --json")
+
+
+_LISTS = {"country": "countries", "region": "regions", "operator": "operators"}
+
+
+def from_disruptions(disruptions: list[Disruption], horizon_weeks: float = DEFAULTS["horizon_weeks"]) -> dict:
+    """The scenario of the command line's ``--disrupt`` options (the inverse of :func:`disruptions`).
+
+    The disruptions share severity, start, duration and recovery (as :func:`disruptions_from_specs
+    <riskmodel.disruption.disruptions_from_specs>` makes them). Raises
+    :class:`~riskmodel.disruption.DisruptionError` for what a scenario cannot hold: a polygon, a second circle.
+
+    Examples
+    --------
+    >>> from riskmodel.disruption import disruptions_from_specs
+    >>> s = from_disruptions(disruptions_from_specs(["country:IND", "site:A,B"], weeks=4, severity=0.5))
+    >>> s["countries"], s["sites"], s["duration_weeks"], s["severity"]
+    (['IND'], ['A', 'B'], 4.0, 0.5)
+    """
+    if not disruptions:
+        raise DisruptionError("choose what fails first")
+    spec: dict = {"sites": [], "countries": [], "regions": [], "operators": [], "circle": None}
+    for d in disruptions:
+        sel = d.selector
+        if sel.kind == "site":
+            spec["sites"] += list(sel.value)
+        elif sel.kind in _LISTS:
+            spec[_LISTS[sel.kind]].append(str(sel.value))
+        elif sel.kind == "circle" and spec["circle"] is None:
+            lat, lon, km = sel.value
+            spec["circle"] = {"lat": lat, "lon": lon, "km": km}
+        else:
+            what = "a second circle" if sel.kind == "circle" else "a polygon"
+            raise DisruptionError(f"{sel.text!r}: a scenario of the dashboard cannot hold {what}; use `riskmodel "
+                                  "simulate` for it")
+    d = disruptions[0]
+    spec.update(severity=d.severity, start_day=d.start_day, duration_weeks=d.duration_weeks,
+                recovery=d.recovery, horizon_weeks=horizon_weeks)
+    return normalise(spec)
 
 
 def _quote(text: str) -> str:

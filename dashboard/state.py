@@ -1,47 +1,60 @@
-"""The datasets the dashboard shows: a registry of dataset versions and, per version, its results computed once.
+"""The datasets the dashboard shows: dataset versions kept in the database, and per version its results computed once.
 
-* :class:`Dataset` - one validated dataset version with its network and every result the pages show, each computed
-  on first use and kept (``cached_property``): exposure, flow fractions, concentration, time to survive, the site
-  table the pages read. Results come from :mod:`riskmodel` analyses; this module only joins them for display.
-* :class:`Registry` - the versions: the dataset the app started on, plus every upload that validated. An upload
-  becomes a new version (its bytes written under ``$RISKMODEL_HOME/datasets/<version id>/`` with fixed file names,
-  never the user's); nothing is overwritten; earlier versions stay selectable, also after a restart (they are
-  listed from disk and validated again when chosen). One version is *active*: pages render it.
+This module owns the dashboard's view of :class:`riskmodel.store.Store` (the database of dataset versions, the
+active version and saved what-if scenarios) and the results the pages show:
 
+* :class:`Dataset` - one dataset version loaded in this process, with its network and every result the pages show,
+  each computed on first use and kept (``cached_property``): exposure, flow fractions, concentration, time to
+  survive, the site table the pages read. Results come from :mod:`riskmodel` analyses; this module only joins them
+  for display.
+* :class:`Versions` - the dataset versions of one app: listed from the store (name, uploader, time, source files,
+  counts, checksum); a valid upload becomes a new version in one transaction (:meth:`Store.add_dataset`), switching
+  moves the installation's active pointer (:meth:`Store.set_active`), what-if scenarios are saved per version. The
+  active version is read from the database on every request, so several worker processes always agree. The
+  :class:`Dataset` objects (which cache the analyses) are kept per version id in this process, the few last used
+  (LRU), and loaded with :meth:`Store.load_dataset` on first use.
+* :func:`ensure_version` - the dataset the app is started on, as a version: reused (not stored again) when a version
+  with the same tables exists, and made active.
+
+Each app keeps its :class:`Versions` in ``app.server.extensions`` (:func:`attach`); :func:`active`, :func:`get` and
+:func:`versions` find the one of the app serving the current request (outside a request: the last app created).
 Pages keep the id of the version they rendered in a ``dcc.Store`` and their callbacks fetch that version with
-:func:`get`, so a page never mixes two versions even if another tab switches the active one.
+:func:`get`, so a page never mixes two versions even if another user switches the active one.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
 import logging
-import os
-import re
-import secrets
 import threading
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from riskmodel.network import SupplyNetwork
-from riskmodel.validate import ValidationReport, validate_dataset
+from riskmodel.store import LINK_COLUMNS, SITE_COLUMNS, DatasetVersion, NotFound, Scenario, Store, StoreError, checksum
+from riskmodel.validate import ValidationReport
 
-__all__ = ["Dataset", "Registry", "Version", "active", "get", "registry", "set_active"]
+__all__ = ["CACHE_SIZE", "Dataset", "NoDataset", "Versions", "active", "attach", "display_name", "ensure_version",
+           "for_app", "get", "refusal", "table_checksum", "versions"]
 
 log = logging.getLogger(__name__)
-_VERSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_MANIFEST = "version.json"
+#: dataset versions kept loaded (with their cached analyses) per process
+CACHE_SIZE = 4
+_EXTENSION = "riskmodel.versions"
+_tokens = itertools.count(1)
+#: what each write action is called in a refusal ("Your role (viewer) may not upload datasets.")
+_ACTIONS = {"upload": "upload datasets", "activate": "switch the active dataset", "scenario": "save scenarios"}
 
 
-def riskmodel_home() -> Path:
-    """``$RISKMODEL_HOME`` (default ``~/.riskmodel``): where uploaded dataset versions are kept."""
-    return Path(os.environ.get("RISKMODEL_HOME") or "~/.riskmodel").expanduser()
+class NoDataset(RuntimeError):
+    """The database holds no dataset version yet (start the app with a dataset)."""
 
 
 def display_name(text: str | None, fallback: str = "dataset", limit: int = 60, basename: bool = False) -> str:
@@ -62,19 +75,50 @@ def display_name(text: str | None, fallback: str = "dataset", limit: int = 60, b
 
 # ---------------------------------------------------------------------------------------------- dataset
 class Dataset:
-    """One loaded dataset version: its validation report, network and results (each computed once)."""
+    """One loaded dataset version: its validation report, network and results (each computed once).
 
-    def __init__(self, report: ValidationReport, name: str, version_id: str = "v1", created: str = "",
-                 source: str = ""):
+    Parameters
+    ----------
+    report : ValidationReport
+        The valid report of the version (as validated, or as loaded from the store).
+    name : str
+        Display name.
+    version_id : int
+        The store's id of the version.
+    created : str
+        When the version was stored (ISO 8601, UTC).
+    source : str
+        Where it came from (a label).
+    cache_key : str, optional
+        Identifies the version in caches shared by every app of the process (result caches keyed by version);
+        default ``str(version_id)``.
+    source_files : sequence of str
+        The file names it was read from (labels).
+    uploader : str
+        Who stored it.
+    """
+
+    def __init__(self, report: ValidationReport, name: str, version_id: int = 0, created: str = "",
+                 source: str = "", *, cache_key: str | None = None, source_files: Sequence[str] = (),
+                 uploader: str = ""):
         self.report, self.name, self.id = report, name, version_id
         self.created = created or datetime.now(UTC).isoformat(timespec="seconds")
         self.source = source or report.source
+        self.cache_key = cache_key or str(version_id)
+        self.source_files = tuple(source_files)
+        self.uploader = uploader
         self._lock = threading.Lock()
         self._shares: dict[tuple[str, str | None], pd.DataFrame] = {}
 
     @property
     def label(self) -> str:
-        return f"{self.name} ({self.id})"
+        return f"{self.name} (version {self.id})"
+
+    @property
+    def cli_data(self) -> str:
+        """The ``DATA`` argument of an equivalent command line: the one file or folder it was read from, else
+        ``DATA`` (two uploaded CSV files are no single path)."""
+        return self.source_files[0] if len(self.source_files) == 1 else "DATA"
 
     @cached_property
     def network(self) -> SupplyNetwork:
@@ -216,167 +260,303 @@ class Dataset:
             log.exception("warming the caches of %s failed", self.label)
 
 
-# ---------------------------------------------------------------------------------------------- registry
-@dataclass
-class Version:
-    """A dataset version: what the versions table shows, where its files are (uploads only)."""
 
-    id: str
-    name: str
-    created: str
-    source: str
-    counts: dict = field(default_factory=dict)
-    folder: Path | None = None
-    files: list[str] = field(default_factory=list)
-
-    def to_row(self) -> dict:
-        c = self.counts or {}
-        return {"id": self.id, "name": self.name, "created": self.created.replace("T", " ")[:19],
-                "source": self.source, "sites": c.get("sites"), "links": c.get("links"),
-                "markets": c.get("markets"), "countries": c.get("countries")}
+# ---------------------------------------------------------------------------------------------- versions
+def _version_id(value: Any) -> int | None:
+    """A version id from a page (an int, or its text from a table row); None when it is not one."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
 
 
-class Registry:
-    """Dataset versions: the start-up dataset, uploads (kept on disk under ``home``), the active version."""
+def table_checksum(report: ValidationReport) -> str:
+    """SHA-256 of a report's canonical ``sites`` and ``links`` tables (the columns the store keeps, as CSV).
 
-    def __init__(self, home: Path | None = None):
-        self.home = Path(home) if home is not None else riskmodel_home()
-        self.versions: dict[str, Version] = {}
-        self._datasets: dict[str, Dataset] = {}
-        self.active_id: str | None = None
-        self._lock = threading.RLock()
-        self._scan()
+    Equal tables give equal checksums, whatever files they were read from; a version loaded from the store gives
+    the checksum of the report that stored it. :func:`ensure_version` uses it to recognise a dataset stored before.
 
-    @property
-    def folder(self) -> Path:
-        return self.home / "datasets"
+    Examples
+    --------
+    >>> table_checksum(report) == table_checksum(store.load_dataset(version.id))  # doctest: +SKIP
+    True
+    """
+    blobs = []
+    for frame, spec in ((report.sites, SITE_COLUMNS), (report.links, LINK_COLUMNS)):
+        columns = [c for c, _ in spec]
+        blobs.append(frame[columns].to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    return checksum(blobs)
 
-    def _scan(self) -> None:
-        """List the versions uploaded in earlier sessions (their manifests); they load when chosen."""
-        if not self.folder.is_dir():
-            return
-        found = []
-        for sub in sorted(self.folder.iterdir()):
-            manifest = sub / _MANIFEST
-            if not (sub.is_dir() and _VERSION_ID.match(sub.name) and manifest.is_file()):
-                continue
-            try:
-                meta = json.loads(manifest.read_text(encoding="utf-8"))
-                found.append(Version(id=sub.name, name=display_name(meta.get("name")), created=str(meta["created"]),
-                                     source=str(meta.get("source", "")), counts=dict(meta.get("counts") or {}),
-                                     folder=sub, files=[str(f) for f in meta.get("files", [])]))
-            except (OSError, ValueError, KeyError, TypeError):
-                log.warning("ignoring unreadable dataset version in %s", sub)
-        for v in sorted(found, key=lambda v: v.created):
-            self.versions[v.id] = v
 
-    def add_report(self, report: ValidationReport, name: str, source: str = "") -> Dataset:
-        """Register a validated dataset that is already on disk (the one the app starts on) and activate it."""
-        with self._lock:
-            vid = "start" if "start" not in self.versions else f"start-{len(self.versions)}"
-            ds = Dataset(report, display_name(name, "sample"), vid, source=source or report.source)
-            self.versions[vid] = Version(vid, ds.name, ds.created, ds.source, dict(report.counts))
-            self._datasets[vid] = ds
-            self.active_id = vid
-            return ds
+def ensure_version(store: Store, report: ValidationReport, name: str, source: str = "", *,
+                   who: Any = "system") -> DatasetVersion:
+    """The version of the dataset the app starts on, made active: an existing one with the same tables, or a new one.
 
-    def add_upload(self, report: ValidationReport, files: dict[str, bytes], name: str, source: str) -> Dataset:
-        """Keep a validated upload as a new version (files under fixed names) and activate it.
+    Restarting on the same data adds no version (nor an audit entry when it is already active).
 
-        ``files`` maps a fixed file name (``sites.csv``, ``links.csv`` or ``dataset.xlsx``) to the bytes as
-        uploaded. The folder is written under a temporary name and renamed when complete: a crash never leaves a
-        half-written version, and no existing folder is ever touched.
-        """
-        allowed = {"sites.csv", "links.csv", "dataset.xlsx"}
-        if not report.valid or report.sites is None or report.links is None or not files or set(files) - allowed:
-            raise ValueError("only a valid report with sites.csv + links.csv or dataset.xlsx can be stored")
-        with self._lock:
-            created = datetime.now(UTC)
-            vid = f"{created:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-            # microseconds: two uploads in one second keep their order when a later session lists them again
-            ds = Dataset(report, display_name(name, "upload"), vid, created.isoformat(timespec="microseconds"), source)
-            version = Version(vid, ds.name, ds.created, source, dict(report.counts), None, sorted(files))
-            try:
-                self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-                tmp = self.folder / f".tmp-{vid}"
-                tmp.mkdir(mode=0o700)
-                for fname, data in files.items():
-                    (tmp / fname).write_bytes(data)
-                manifest = {"name": ds.name, "created": ds.created, "source": source, "counts": report.counts,
-                            "files": sorted(files)}
-                (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-                final = self.folder / vid
-                tmp.rename(final)
-                version.folder = final
-            except OSError as exc:  # the version still works for this session
-                log.warning("could not keep the uploaded dataset on disk (%s): it lasts for this session only", exc)
-                version.source += " (not saved: " + (exc.strerror or type(exc).__name__) + ")"
-            self.versions[vid] = version
-            self._datasets[vid] = ds
-            self.active_id = vid
-            return ds
+    Parameters
+    ----------
+    store : Store
+        The database.
+    report : ValidationReport
+        A valid report (:func:`riskmodel.validate.validate_dataset`).
+    name : str
+        Display name for a new version.
+    source : str
+        Where the data came from (a label: the path given on the command line); default ``report.source``.
+    who : str or User
+        Recorded as the uploader and in the audit log (default ``"system"``: the server's operator).
 
-    def get(self, version_id: str | None) -> Dataset:
-        """The dataset of a version (loaded and validated again if it was uploaded in an earlier session)."""
-        with self._lock:
-            vid = version_id if version_id in self.versions else self.active_id
-            if vid is None:
-                raise RuntimeError("no dataset loaded: start the app with create_app(report)")
-            if vid not in self._datasets:
-                v = self.versions[vid]
-                path = v.folder / "dataset.xlsx" if "dataset.xlsx" in v.files else v.folder
-                report = validate_dataset(path)
-                if not report.valid:
-                    raise RuntimeError(f"dataset version {vid} no longer validates: {report.errors[0]}")
-                self._datasets[vid] = Dataset(report, v.name, vid, v.created, v.source)
-            return self._datasets[vid]
+    Returns
+    -------
+    DatasetVersion
+        The version, now active. Its ``checksum`` is :func:`table_checksum` of the report.
 
-    def activate(self, version_id: str) -> Dataset:
-        with self._lock:
-            if version_id not in self.versions:
-                raise KeyError(version_id)
-            ds = self.get(version_id)
-            self.active_id = version_id
-            return ds
+    Raises
+    ------
+    StoreError
+        The report is not valid (nothing is written).
 
-    def active(self) -> Dataset:
-        return self.get(self.active_id)
+    Notes
+    -----
+    Not atomic across processes: start it once (the parent of the worker processes), not in each worker.
+    """
+    if not getattr(report, "valid", False) or report.sites is None or report.links is None:
+        raise StoreError("only a valid dataset can be stored: it has errors or no tables")
+    digest = table_checksum(report)
+    same = [v for v in store.list_datasets() if v.checksum == digest]
+    if same:
+        version = same[-1]
+        current = store.active_dataset()
+        if current is None or current.id != version.id:
+            store.set_active(version.id, who)
+        return version
+    label = display_name(source or report.source or name, "dataset", limit=200)
+    return store.add_dataset(report, display_name(name, "dataset"), who, [label], digest, activate=True)
+
+
+class Versions:
+    """The dataset versions of one app: the store, the active version, the versions loaded in this process.
+
+    Parameters
+    ----------
+    store : Store
+        The database of the installation (one per process).
+    cache_size : int
+        How many loaded versions (:class:`Dataset`, with their cached analyses) to keep; the least recently used
+        is dropped first (it loads again from the store when asked for).
+
+    Examples
+    --------
+    >>> versions = Versions(Store())  # doctest: +SKIP
+    >>> versions.active().network.n_sites  # doctest: +SKIP
+    244
+    """
+
+    def __init__(self, store: Store, cache_size: int = CACHE_SIZE):
+        self.store = store
+        self.cache_size = max(1, int(cache_size))
+        self._token = next(_tokens)  # keeps result caches keyed by version apart from another app's store
+        self._datasets: OrderedDict[int, Dataset] = OrderedDict()
+        self._loading: dict[int, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    # -------------------------------------------------------------------------------------- listing
+    def list(self) -> list[DatasetVersion]:
+        """Every version, oldest first."""
+        return self.store.list_datasets()
+
+    def active_version(self) -> DatasetVersion:
+        """The installation's active version (the newest one if none was set); raises :class:`NoDataset`."""
+        version = self.store.active_dataset()
+        if version is None:
+            every = self.store.list_datasets()
+            if not every:
+                raise NoDataset("the database holds no dataset version yet: start the dashboard with a dataset "
+                                "(riskmodel serve --data DATA)")
+            version = every[-1]
+        return version
 
     def rows(self) -> list[dict]:
-        """The versions table, newest first, the active one marked."""
+        """The versions table, newest first, the active one marked.
+
+        Keys: ``id`` (as text, the grid's row id), ``active``, ``name``, ``created``, ``uploader``, ``source``,
+        ``sites``, ``links``, ``markets``, ``countries``, ``checksum`` (its first 12 characters).
+        """
+        every = self.store.list_datasets()
+        if not every:
+            return []
+        pointer = self.store.active_dataset()
+        active_id = pointer.id if pointer is not None else every[-1].id
         out = []
-        for v in reversed(list(self.versions.values())):
+        for v in reversed(every):
             row = v.to_row()
-            row["active"] = "active" if v.id == self.active_id else ""
+            row["id"] = str(v.id)
+            row["active"] = "active" if v.id == active_id else ""
             out.append(row)
         return out
 
+    # -------------------------------------------------------------------------------------- loading
+    def active(self) -> Dataset:
+        """The active dataset version (read from the database: every worker process agrees)."""
+        return self._dataset(self.active_version())
 
-_registry: Registry | None = None
+    def get(self, version_id: int | str | None) -> Dataset:
+        """The dataset of a version (an int, or its text); the active one when None or not a version here."""
+        vid = _version_id(version_id)
+        if vid is None:
+            return self.active()
+        hit = self._cached(vid)
+        if hit is not None:
+            return hit
+        try:
+            version = self.store.get_dataset(vid)
+        except NotFound:  # a page rendered on another database (before a restart): show the active version
+            return self.active()
+        return self._dataset(version)
+
+    def _cached(self, vid: int) -> Dataset | None:
+        with self._lock:
+            ds = self._datasets.get(vid)
+            if ds is not None:
+                self._datasets.move_to_end(vid)
+            return ds
+
+    def _keep(self, ds: Dataset) -> Dataset:
+        with self._lock:
+            self._datasets[ds.id] = ds
+            self._datasets.move_to_end(ds.id)
+            while len(self._datasets) > self.cache_size:
+                self._datasets.popitem(last=False)
+            return ds
+
+    def _dataset(self, version: DatasetVersion) -> Dataset:
+        """The loaded :class:`Dataset` of ``version`` (from the store on first use; one load at a time per id)."""
+        hit = self._cached(version.id)
+        if hit is not None:
+            return hit
+        with self._lock:
+            loading = self._loading.setdefault(version.id, threading.Lock())
+        with loading:
+            hit = self._cached(version.id)
+            if hit is None:
+                hit = self._keep(self._make(self.store.load_dataset(version.id), version))
+        with self._lock:
+            self._loading.pop(version.id, None)
+        return hit
+
+    def _make(self, report: ValidationReport, version: DatasetVersion) -> Dataset:
+        return Dataset(report, version.name, version.id, version.created_at.isoformat(timespec="seconds"),
+                       " + ".join(version.source_files), cache_key=f"{self._token}:{version.id}",
+                       source_files=version.source_files, uploader=version.uploader)
+
+    # -------------------------------------------------------------------------------------- writing
+    def add_upload(self, report: ValidationReport, name: str, user: Any, source_files: Sequence[str],
+                   raw_checksum: str) -> Dataset:
+        """Store a valid upload as a new version and make it active, in one transaction.
+
+        Parameters
+        ----------
+        report : ValidationReport
+            The validated upload (valid; a report with errors is refused and nothing is written).
+        name : str
+            Display name of the version.
+        user : User or str
+            The uploader (a :class:`riskmodel.users.User` is checked for the ``upload`` role by the store).
+        source_files : list of str
+            The uploaded file names, as labels.
+        raw_checksum : str
+            :func:`riskmodel.store.checksum` of the uploaded bytes.
+
+        Returns
+        -------
+        Dataset
+            The new version, loaded (from ``report``: the store keeps equal tables).
+
+        Raises
+        ------
+        StoreError, PermissionError, sqlalchemy.exc.SQLAlchemyError
+            Nothing was written: the versions and the active one are as before.
+        """
+        version = self.store.add_dataset(report, display_name(name, "upload"), user, list(source_files),
+                                         raw_checksum, activate=True)
+        return self._keep(self._make(report, version))
+
+    def activate(self, version_id: int | str, user: Any) -> Dataset:
+        """Make a version the installation's active one (audited by the store); raises :class:`NotFound`."""
+        vid = _version_id(version_id)
+        if vid is None:
+            raise NotFound(f"not a dataset version: {version_id!r}")
+        return self._dataset(self.store.set_active(vid, user))
+
+    def save_scenario(self, version_id: int | str, name: str, user: Any, parameters: Mapping,
+                      results: Mapping) -> Scenario:
+        """Save a what-if scenario of a version (its parameters and summary results); raises :class:`NotFound`."""
+        vid = _version_id(version_id)
+        if vid is None:
+            raise NotFound(f"not a dataset version: {version_id!r}")
+        return self.store.save_scenario(vid, name, user, parameters, results)
+
+    def scenarios(self, version_id: int | str | None) -> list[Scenario]:
+        """The saved scenarios of a version, oldest first (none for an unknown version)."""
+        vid = _version_id(version_id)
+        return [] if vid is None else self.store.list_scenarios(vid)
 
 
-def registry() -> Registry:
-    global _registry
-    if _registry is None:
-        _registry = Registry()
-    return _registry
+# ---------------------------------------------------------------------------------------------- per app
+_default: Versions | None = None
 
 
-def set_active(report: ValidationReport, name: str, *, home: Path | None = None, warm: bool = True) -> Dataset:
-    """Start a fresh registry on ``report`` (the app's start-up dataset) and make it active."""
-    global _registry
-    _registry = Registry(home)
-    ds = _registry.add_report(report, name)
-    if warm:
-        threading.Thread(target=ds.warm, name="warm-caches", daemon=True).start()
-    return ds
+def attach(server, versions_: Versions) -> Versions:
+    """Give a Flask server (``app.server``) its versions; also the default outside a request (the last app)."""
+    global _default
+    server.extensions[_EXTENSION] = versions_
+    _default = versions_
+    return versions_
+
+
+def for_app(app) -> Versions:
+    """The :class:`Versions` of a Dash app (or of its Flask server)."""
+    server = getattr(app, "server", app)
+    return server.extensions[_EXTENSION]
+
+
+def versions() -> Versions:
+    """The versions of the app serving this request (outside a request: the last app created)."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        found = current_app.extensions.get(_EXTENSION)
+        if found is not None:
+            return found
+    if _default is None:
+        raise NoDataset("no dashboard app: call dashboard.app.create_app() first")
+    return _default
 
 
 def active() -> Dataset:
     """The active dataset version."""
-    return registry().active()
+    return versions().active()
 
 
-def get(version_id: str | None) -> Dataset:
-    """The dataset of ``version_id`` (the active one if unknown or None)."""
-    return registry().get(version_id)
+def get(version_id: int | str | None) -> Dataset:
+    """The dataset of ``version_id`` (an int or its text; the active one if unknown or None)."""
+    return versions().get(version_id)
+
+
+def refusal(action: str, user: Any = None) -> str:
+    """What a page says when the current user may not do ``action`` (``upload``, ``activate``, ``scenario``).
+
+    Examples
+    --------
+    >>> from riskmodel.users import User
+    >>> refusal("upload", User("vera", "viewer", datetime(2026, 1, 1)))
+    'Your role (viewer) may not upload datasets.'
+    >>> refusal("scenario", None)
+    'Sign in to save scenarios.'
+    """
+    what = _ACTIONS.get(action, action)
+    role = getattr(user, "role", None)
+    return f"Your role ({role}) may not {what}." if role else f"Sign in to {what}."

@@ -3,8 +3,9 @@
 The user drops ``sites.csv`` + ``links.csv`` or one ``.xlsx`` workbook. Bytes are read with
 :func:`riskmodel.readers.read_csv_bytes` / :func:`riskmodel.readers.read_xlsx_bytes`; a CSV file is recognised as the
 sites or the links table by its header (``site_id`` + ``kind`` / ``supplier_id`` + ``customer_id``), then by its
-name. The user's file names only label the errors (made printable and short); they are never used as paths: the
-files that are kept get fixed names (``sites.csv``, ``links.csv``, ``dataset.xlsx``).
+name. The user's file names only label the errors (made printable and short); they are never used as paths. The bytes
+as uploaded are kept under fixed names (``sites.csv``, ``links.csv``, ``dataset.xlsx``) for the checksum of the stored
+version (:func:`riskmodel.store.checksum`); the tables themselves are stored in the database, never the files.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ MAX_FILES = 4
 
 @dataclass
 class Upload:
-    """What an upload gave: the tables (None when missing or unreadable), reading errors, the bytes to keep."""
+    """What an upload gave: the tables (None when missing or unreadable), reading errors, the bytes (for a checksum)."""
 
     tables: dict[str, RawTable | None]
     errors: list[Issue]

@@ -1,5 +1,8 @@
 """Real-browser test support: the Dash app in a thread and Debian's headless Chromium, as an offline user.
 
+The fixtures here (``browser``, ``page``, ``module_page``, ``app_page``, ``dash_server``) are made available to every
+test module by ``tests/conftest.py``; test modules import only the helpers (``go_to``, ``wait_idle``, ...).
+
 Chromium starts with the host-resolver guard of PLATFORM.md: every host name except 127.0.0.1/localhost fails to
 resolve, so any CDN fetch fails at once and a test proves the app needs no internet. Screenshots go to
 ``artifacts/screenshots/`` (look at them: they are the user's view).
@@ -45,8 +48,8 @@ _SESSION: dict = {}
 
 @pytest.fixture(scope="session")
 def browser():
-    """Debian's headless Chromium, offline, started once per test session (shared by every test module that
-    imports this fixture: each import makes a fixture of its own, so the browser itself is kept here)."""
+    """Debian's headless Chromium, offline, started once per test session (kept in this module, so a test module
+    that imports this fixture again still shares the one browser)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (make browser)")
     if "browser" not in _SESSION:
@@ -152,12 +155,16 @@ def external_requests(pg, server_url: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def dash_server(tmp_path_factory):
-    """The dashboard on the sample data, served once per test module, with its own empty RISKMODEL_HOME."""
+    """The dashboard on the sample data, served once per test module, with its own empty database (a SQLite file
+    in a fresh home). ``dash_server.versions`` is its :class:`dashboard.state.Versions` (``.store``: the database)."""
+    from dashboard import state
     from dashboard.app import create_app
     from riskmodel.validate import validate_dataset
 
     home = tmp_path_factory.mktemp("riskmodel-home")
-    srv = LiveServer(create_app(validate_dataset(ROOT / "data" / "sample"), "sample", home=home).server)
-    srv.home = home
+    app = create_app(validate_dataset(ROOT / "data" / "sample"), "sample", home=home)
+    srv = LiveServer(app.server)
+    srv.home, srv.app, srv.versions = home, app, state.for_app(app)
     yield srv
     srv.stop()
+    srv.versions.store.close()

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from browser import app_page, browser, dash_server, module_page, page  # noqa: F401 - fixtures for every module
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

@@ -9,15 +9,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser import (  # noqa: F401 - fixtures
+from browser import (
     WAIT_MS,
-    app_page,
-    browser,
     click_site_marker,
-    dash_server,
     external_requests,
     go_to,
-    module_page,
     pick_option,
     screenshot,
     wait_for_map,
@@ -30,7 +26,7 @@ from dashboard.app import NAV
 pytestmark = pytest.mark.browser
 
 
-def test_overview_map_draws_country_outlines_offline(dash_server, app_page):  # noqa: F811
+def test_overview_map_draws_country_outlines_offline(dash_server, app_page):
     page = app_page
     topojson = []
     page.on("response", lambda r: "/assets/topojson/" in r.url and topojson.append((r.url, r.status)))
@@ -51,7 +47,7 @@ def test_overview_map_draws_country_outlines_offline(dash_server, app_page):  # 
 
 
 @pytest.mark.parametrize("label, route", NAV[1:])
-def test_each_route_renders_without_console_errors(dash_server, app_page, label, route):  # noqa: F811
+def test_each_route_renders_without_console_errors(dash_server, app_page, label, route):
     page = app_page
     go_to(page, label)
     assert page.url == dash_server.url + route
@@ -64,7 +60,7 @@ def test_each_route_renders_without_console_errors(dash_server, app_page, label,
     assert external_requests(page, dash_server.url) == []
 
 
-def test_overview_click_on_a_site_opens_its_detail(dash_server, app_page):  # noqa: F811
+def test_overview_click_on_a_site_opens_its_detail(dash_server, app_page):
     page = app_page
     go_to(page, "Overview")
     wait_for_map(page, "ov-map")
@@ -77,7 +73,7 @@ def test_overview_click_on_a_site_opens_its_detail(dash_server, app_page):  # no
     assert page.console_errors == []
 
 
-def test_spof_table_and_map_are_linked(dash_server, app_page):  # noqa: F811
+def test_spof_table_and_map_are_linked(dash_server, app_page):
     page = app_page
     go_to(page, "Single points of failure")
     wait_for_map(page, "spof-map")
@@ -98,7 +94,7 @@ def test_spof_table_and_map_are_linked(dash_server, app_page):  # noqa: F811
     assert page.console_errors == []
 
 
-def test_what_if_country_run_changes_time_to_survive(dash_server, app_page):  # noqa: F811
+def test_what_if_country_run_changes_time_to_survive(dash_server, app_page):
     page = app_page
     go_to(page, "What-if")
     wait_for_map(page, "wi-map")
@@ -136,7 +132,7 @@ def test_what_if_country_run_changes_time_to_survive(dash_server, app_page):  # 
     assert page.console_errors == []
 
 
-def test_what_if_circle_centre_from_a_click_on_the_map(dash_server, app_page):  # noqa: F811
+def test_what_if_circle_centre_from_a_click_on_the_map(dash_server, app_page):
     page = app_page
     go_to(page, "Overview")
     go_to(page, "What-if")  # a fresh what-if page

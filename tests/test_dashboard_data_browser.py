@@ -1,6 +1,6 @@
 """The Data page in a real headless Chromium: uploads with errors, a valid upload switching the app, versions, files.
 
-Its own server and RISKMODEL_HOME (an upload changes the app's active dataset). Test order matters here: each test
+Its own server and database (an upload changes the installation's active dataset). Test order matters here: each test
 starts where the previous one left the app (a bad upload, then a good one, then switching back).
 """
 
@@ -11,14 +11,10 @@ import re
 
 import openpyxl
 import pytest
-from browser import (  # noqa: F401 - fixtures
+from browser import (
     WAIT_MS,
-    app_page,
-    browser,
-    dash_server,
     external_requests,
     go_to,
-    module_page,
     screenshot,
     wait_for_map,
     wait_idle,
@@ -47,7 +43,7 @@ def _open_data_page(page, url) -> None:
     wait_idle(page)
 
 
-def test_upload_with_errors_lists_them_by_row_and_keeps_the_active_dataset(dash_server, app_page):  # noqa: F811
+def test_upload_with_errors_lists_them_by_row_and_keeps_the_active_dataset(dash_server, app_page):
     page = app_page
     _open_data_page(page, dash_server.url)
     sites = base_sites()
@@ -70,14 +66,14 @@ def test_upload_with_errors_lists_them_by_row_and_keeps_the_active_dataset(dash_
     assert any(f == "links.csv" for f, _, _ in cells), cells
     expect(page.locator("#dataset-badge")).to_contain_text("sample")
     expect(page.locator("#data-versions .ag-center-cols-container .ag-row")).to_have_count(1)
-    assert not list((dash_server.home / "datasets").glob("*")) if (dash_server.home / "datasets").exists() else True
+    assert [v.name for v in dash_server.versions.list()] == ["sample"]  # nothing stored
     wait_idle(page)
     screenshot(page, "data")
     assert page.console_errors == []
     assert external_requests(page, dash_server.url) == []
 
 
-def test_valid_upload_becomes_a_new_version_the_whole_app_shows(dash_server, app_page):  # noqa: F811
+def test_valid_upload_becomes_a_new_version_the_whole_app_shows(dash_server, app_page):
     page = app_page
     _open_data_page(page, dash_server.url)
     page.locator("#data-name").fill("Cisplatin chain Q3")
@@ -85,9 +81,14 @@ def test_valid_upload_becomes_a_new_version_the_whole_app_shows(dash_server, app
     expect(page.locator("#data-result")).to_contain_text("It is now the active dataset", timeout=WAIT_MS)
     expect(page.locator("#dataset-badge")).to_contain_text("Cisplatin chain Q3", timeout=WAIT_MS)
     expect(page.locator("#data-versions .ag-center-cols-container .ag-row")).to_have_count(2)
-    # kept on disk under fixed names, in a folder of its own
-    kept = sorted(p.name for p in (dash_server.home / "datasets").glob("*/*"))
-    assert kept == ["links.csv", "sites.csv", "version.json"], kept
+    # a new version in the database, uploaded by the local user, now the installation's active one
+    stored = dash_server.versions.list()
+    assert [(v.name, v.uploader) for v in stored] == [("sample", "system"), ("Cisplatin chain Q3", "local")]
+    assert stored[-1].source_files == ("sites.csv", "links.csv") and stored[-1].n_sites == 8
+    assert dash_server.versions.store.active_dataset().id == stored[-1].id
+    new_row = page.locator("#data-versions .ag-row", has_text="Cisplatin chain Q3")
+    expect(new_row.locator("[col-id=uploader]")).to_have_text("local")
+    expect(new_row.locator("[col-id=active]")).to_have_text("active")
     # every page now shows the new dataset: 8 sites
     go_to(page, "Overview")
     expect(page.locator(".kpi-value").first).to_have_text("8", timeout=WAIT_MS)
@@ -99,7 +100,7 @@ def test_valid_upload_becomes_a_new_version_the_whole_app_shows(dash_server, app
     assert page.console_errors == []
 
 
-def test_earlier_versions_stay_selectable(dash_server, app_page):  # noqa: F811
+def test_earlier_versions_stay_selectable(dash_server, app_page):
     page = app_page
     _open_data_page(page, dash_server.url)
     expect(page.locator("#dataset-badge")).to_contain_text("Cisplatin chain Q3")
@@ -107,12 +108,13 @@ def test_earlier_versions_stay_selectable(dash_server, app_page):  # noqa: F811
     page.locator("#data-switch").click()
     expect(page.locator("#data-switch-msg")).to_contain_text("is now active", timeout=WAIT_MS)
     expect(page.locator("#dataset-badge")).to_contain_text("sample", timeout=WAIT_MS)
+    assert dash_server.versions.store.active_dataset().name == "sample"
     go_to(page, "Overview")
     expect(page.locator(".kpi-value").first).to_have_text("244", timeout=WAIT_MS)
     assert page.console_errors == []
 
 
-def test_templates_and_exports_download(dash_server, app_page):  # noqa: F811
+def test_templates_and_exports_download(dash_server, app_page):
     page = app_page
     _open_data_page(page, dash_server.url)
     with page.expect_download() as info:
@@ -131,5 +133,5 @@ def test_templates_and_exports_download(dash_server, app_page):  # noqa: F811
         page.locator("#data-exp-xlsx").click()
     book = openpyxl.load_workbook(io.BytesIO(open(info.value.path(), "rb").read()))
     assert book.sheetnames[0] == "exposure"
-    assert re.match(r"exposure-sample-start\.xlsx", info.value.suggested_filename)
+    assert re.match(r"exposure-sample-1\.xlsx", info.value.suggested_filename)
     assert page.console_errors == []

@@ -7,14 +7,10 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from browser import (  # noqa: F401 - fixtures
+from browser import (
     WAIT_MS,
-    app_page,
-    browser,
-    dash_server,
     external_requests,
     go_to,
-    module_page,
     screenshot,
     wait_for_map,
     wait_idle,
@@ -26,7 +22,7 @@ pytestmark = pytest.mark.browser
 SLOW_MS = 3 * WAIT_MS
 
 
-def test_regionalization_page_shows_map_frontier_and_options_offline(dash_server, app_page):  # noqa: F811
+def test_regionalization_page_shows_map_frontier_and_options_offline(dash_server, app_page):
     page = app_page
     page.goto(dash_server.url + "/")
     go_to(page, "Regionalization")
@@ -52,7 +48,7 @@ def test_regionalization_page_shows_map_frontier_and_options_offline(dash_server
     assert external_requests(page, dash_server.url) == []
 
 
-def test_regionalization_budget_changes_the_portfolio(dash_server, app_page):  # noqa: F811
+def test_regionalization_budget_changes_the_portfolio(dash_server, app_page):
     page = app_page
     go_to(page, "Overview")
     go_to(page, "Regionalization")
@@ -72,7 +68,7 @@ def test_regionalization_budget_changes_the_portfolio(dash_server, app_page):  #
     assert page.console_errors == []
 
 
-def test_an_option_is_tested_against_a_disruption_and_sent_to_the_what_if_page(dash_server, app_page):  # noqa: F811
+def test_an_option_is_tested_against_a_disruption_and_sent_to_the_what_if_page(dash_server, app_page):
     page = app_page
     go_to(page, "Overview")
     go_to(page, "Regionalization")

@@ -4,8 +4,12 @@
   are read and validated exactly as the command line does (:mod:`dashboard.uploads`,
   :func:`riskmodel.validate.validate_tables`). Errors appear in a table by file, row (as a spreadsheet numbers it)
   and column, with warnings below; a dataset with any error is not loaded and the active one stays. A valid upload
-  becomes a new dataset version and the whole app switches to it.
-* Versions: every version stays selectable (nothing is overwritten); switch back to any of them.
+  becomes a new dataset version in the database, in one transaction (:meth:`dashboard.state.Versions.add_upload`),
+  and the whole app switches to it; a write that fails leaves the versions and the active one as they were.
+* Versions: every version in the database, with who uploaded it; each stays selectable (nothing is overwritten);
+  switching sets the installation's active version (every user and worker process sees it).
+* Who may: uploading needs the ``upload`` role, switching ``activate`` (:mod:`dashboard.auth`); the callbacks check it
+  themselves (a hidden widget is not a check) and say so in the page, with nothing written.
 * Templates: the empty and example workbooks and CSV files (:mod:`riskmodel.template`).
 * Export: the exposure table and the last what-if result, as CSV or Excel (:mod:`riskmodel.export`: cells that a
   spreadsheet would run as formulas are neutralised).
@@ -13,6 +17,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 
@@ -22,17 +27,20 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import scenarios, state
+from dashboard import auth, scenarios, state
 from dashboard.components import card, grid, loading
 from dashboard.uploads import decode_contents, read_upload
 from riskmodel.disruption import DisruptionError
 from riskmodel.export import exposure_table, simulation_tables, to_csv_bytes, to_xlsx_bytes
+from riskmodel.limits import safe_label
 from riskmodel.readers import MAX_FILE_BYTES
 from riskmodel.schema import TABLES
+from riskmodel.store import NotFound, checksum
 from riskmodel.template import column_descriptions, example_tables, workbook_bytes
 from riskmodel.validate import validate_tables
 
 dash.register_page(__name__, path="/data", name="Data", title="Data · Supply-chain risk", order=4)
+log = logging.getLogger(__name__)
 
 ISSUE_COLUMNS = [
     {"field": "file", "headerName": "File", "width": 170},
@@ -45,11 +53,14 @@ VERSION_COLUMNS = [
     {"field": "active", "headerName": "", "width": 80, "cellClass": "fw-semibold text-success"},
     {"field": "name", "headerName": "Name", "flex": 1, "minWidth": 140},
     {"field": "created", "headerName": "Created (UTC)", "width": 160},
+    {"field": "uploader", "headerName": "Uploader", "width": 120},
     {"field": "sites", "headerName": "Sites", "width": 80, "type": "rightAligned"},
     {"field": "links", "headerName": "Links", "width": 80, "type": "rightAligned"},
     {"field": "countries", "headerName": "Countries", "width": 100, "type": "rightAligned"},
-    {"field": "source", "headerName": "Source", "flex": 1, "minWidth": 160, "tooltipField": "source"},
-    {"field": "id", "headerName": "Version", "width": 190},
+    {"field": "source", "headerName": "Source files", "flex": 1, "minWidth": 160, "tooltipField": "source"},
+    {"field": "checksum", "headerName": "Checksum", "width": 130,
+     "headerTooltip": "SHA-256 of the uploaded files (first 12 characters); of the tables for a start-up dataset"},
+    {"field": "id", "headerName": "Version", "width": 90},
 ]
 
 
@@ -94,29 +105,50 @@ def _issue_grid(id: str, issues, max_height: int):
     return grid(id, _issue_rows(issues), ISSUE_COLUMNS, height=f"{max_height}px")
 
 
+def _upload_widget() -> list:
+    """The drop zone and the name field; for a user who may not upload, a note instead (the callback checks too)."""
+    if not auth.may("upload"):
+        return [dbc.Alert([state.refusal("upload", auth.current_user()), " An analyst or an administrator can."],
+                          color="secondary", className="py-2 mb-0", id="data-upload-refused")]
+    limit = MAX_FILE_BYTES / 2**20
+    return [
+        dcc.Upload(id="data-upload", multiple=True, max_size=MAX_FILE_BYTES,
+                   accept=".csv,.txt,.tsv,.xlsx,.xlsm", className="upload-zone", children=html.Div([
+                       html.Div([html.B("Drag and drop"), " sites.csv + links.csv, or one .xlsx workbook"]),
+                       html.Div(["or ", html.U("choose files")], className="small"),
+                       html.Div(f"UTF-8, UTF-16 or Windows-1252; , ; or tab separated; up to {limit:.0f} "
+                                "MiB per file", className="small mt-1")])),
+        dbc.InputGroup([dbc.InputGroupText("Name"),
+                        dbc.Input(id="data-name", placeholder="for the new version (optional)", maxLength=60)],
+                       size="sm", className="mt-2"),
+        html.Div("The format of every column is in the templates (columns sheet) and in docs/data-format.md.",
+                 className="hint mt-2"),
+    ]
+
+
+def _failed(text: str) -> dbc.Alert:
+    return dbc.Alert(text, color="danger", id="data-result", className="py-2")
+
+
+def _active_name() -> str:
+    """The active version's name, quoted, for a message after a failed write (which may mean the database is down)."""
+    try:
+        return f"'{state.active().name}'"
+    except Exception:  # the message must still reach the user
+        log.exception("reading the active dataset failed")
+        return "the one it was"
+
+
 def layout(**_):
     ds = state.active()
-    reg = state.registry()
-    limit = MAX_FILE_BYTES / 2**20
+    may_switch = auth.may("activate")
     return html.Div([
         dcc.Store(id="data-version", data=ds.id),
         html.Div([html.H4("Data"), html.Span("upload supplier data, check it row by row, keep every version, export "
                                              "results", className="lead-text")], className="page-title"),
         dbc.Row([
             dbc.Col([
-                card("Upload a dataset", *[
-                    dcc.Upload(id="data-upload", multiple=True, max_size=MAX_FILE_BYTES,
-                               accept=".csv,.txt,.tsv,.xlsx,.xlsm", className="upload-zone", children=html.Div([
-                                   html.Div([html.B("Drag and drop"), " sites.csv + links.csv, or one .xlsx workbook"]),
-                                   html.Div(["or ", html.U("choose files")], className="small"),
-                                   html.Div(f"UTF-8, UTF-16 or Windows-1252; , ; or tab separated; up to {limit:.0f} "
-                                            "MiB per file", className="small mt-1")])),
-                    dbc.InputGroup([dbc.InputGroupText("Name"),
-                                    dbc.Input(id="data-name", placeholder="for the new version (optional)",
-                                              maxLength=60)], size="sm", className="mt-2"),
-                    html.Div("The format of every column is in the templates (columns sheet) and in "
-                             "docs/data-format.md.", className="hint mt-2"),
-                ]),
+                card("Upload a dataset", *_upload_widget()),
                 card("Templates", html.Div([
                     dbc.Button("Empty template (.xlsx)", id="data-tpl-empty", size="sm", color="secondary",
                                outline=True),
@@ -146,15 +178,17 @@ def layout(**_):
                     html.P("Upload files to see their validation report here.", className="text-muted mb-0"),
                     id="data-report"), min_height="4rem")),
                 card("Dataset versions", *[
-                    grid("data-versions", reg.rows(), VERSION_COLUMNS, height="auto", selectable="single",
-                         row_id="id", defaultColDef={"floatingFilter": False, "filter": False},
+                    grid("data-versions", state.versions().rows(), VERSION_COLUMNS, height="auto",
+                         selectable="single", row_id="id", defaultColDef={"floatingFilter": False, "filter": False},
                          dashGridOptions={"domLayout": "autoHeight"}),
                     html.Div([dbc.Button("Switch to the selected version", id="data-switch", size="sm",
-                                         color="primary", className="mt-2"),
+                                         color="primary", className="mt-2", disabled=not may_switch,
+                                         title=None if may_switch else state.refusal("activate",
+                                                                                     auth.current_user())),
                               html.Span(id="data-switch-msg", className="hint ms-2")],
                              className="d-flex align-items-center"),
-                    html.Div("Versions are never overwritten: each upload is kept under its own id (in "
-                             f"{reg.folder}).", className="hint mt-1"),
+                    html.Div("Versions are kept in the database and never overwritten: each valid upload is a new "
+                             "version. Switching sets the active version for every user.", className="hint mt-1"),
                 ]),
             ], lg=7),
         ], className="g-3"),
@@ -166,9 +200,17 @@ def layout(**_):
           Input("data-upload", "contents"), State("data-upload", "filename"), State("data-name", "value"),
           prevent_initial_call=True)
 def upload(contents, filenames, name):
-    """Validate the dropped files; when valid, keep them as a new version and make it active."""
+    """Validate the dropped files; when valid, store them as a new version and make it active.
+
+    Refused (nothing read, nothing written) unless the user may ``upload``. A report with errors, or a write that
+    fails, leaves the versions and the active one as they were.
+    """
     if not contents:
         raise PreventUpdate
+    try:
+        auth.require("upload")
+    except PermissionError:
+        return _failed(state.refusal("upload", auth.current_user())), no_update, no_update, no_update
     contents = contents if isinstance(contents, list) else [contents]
     filenames = filenames if isinstance(filenames, list) else [filenames]
     files = []
@@ -179,10 +221,21 @@ def upload(contents, filenames, name):
     report = validate_tables(up.tables, read_errors=up.errors, source=up.source)
     if not report.valid:
         return _report_view(report), no_update, no_update, no_update
-    first = files[0][0].rsplit(".", 1)[0] if len(files) == 1 else "upload"
-    ds = state.registry().add_upload(report, up.files, state.display_name(name or first, "upload"), up.source)
+    first = safe_label(files[0][0]).rsplit(".", 1)[0] if len(files) == 1 else "upload"
+    labels = [safe_label(fname) for fname, _ in files]
+    versions = state.versions()
+    try:
+        ds = versions.add_upload(report, state.display_name(name or first, "upload"), auth.current_user(), labels,
+                                 checksum(up.files))
+    except PermissionError:
+        return _failed(state.refusal("upload", auth.current_user())), no_update, no_update, no_update
+    except Exception:  # the store rolled back: say so, never show a traceback (it is in the server log)
+        log.exception("storing an uploaded dataset failed")
+        return (_failed("The files are valid, but storing them failed (the error is in the server log): nothing was "
+                        f"changed, the active dataset is still {_active_name()}. Try again."),
+                no_update, no_update, no_update)
     threading.Thread(target=ds.warm, name="warm-caches", daemon=True).start()
-    return _report_view(report, ds), ds.id, state.registry().rows(), ds.id
+    return _report_view(report, ds), ds.id, versions.rows(), ds.id
 
 
 @callback(Output("active-version", "data", allow_duplicate=True),
@@ -190,16 +243,32 @@ def upload(contents, filenames, name):
           Output("data-version", "data", allow_duplicate=True),
           Input("data-switch", "n_clicks"), State("data-versions", "selectedRows"), prevent_initial_call=True)
 def switch(n, rows):
+    """Make the selected version the installation's active one (refused unless the user may ``activate``)."""
     if not n:
         raise PreventUpdate
+    try:
+        auth.require("activate")
+    except PermissionError:
+        return no_update, no_update, _error(state.refusal("activate", auth.current_user())), no_update
     if not rows:
         return no_update, no_update, "Select a version in the table first.", no_update
-    vid = rows[0]["id"]
+    versions = state.versions()
     try:
-        ds = state.registry().activate(vid)
-    except (KeyError, RuntimeError) as exc:
-        return no_update, no_update, html.Span(str(exc), className="text-danger"), no_update
-    return ds.id, state.registry().rows(), f"'{ds.name}' ({ds.id}) is now active.", ds.id
+        ds = versions.activate(rows[0].get("id"), auth.current_user())
+    except PermissionError:
+        return no_update, no_update, _error(state.refusal("activate", auth.current_user())), no_update
+    except NotFound as exc:
+        return no_update, no_update, _error(str(exc)), no_update
+    except Exception:  # never a traceback in the page (it is in the server log)
+        log.exception("switching the active dataset failed")
+        return no_update, no_update, _error("Switching failed (the error is in the server log): nothing changed."), \
+            no_update
+    threading.Thread(target=ds.warm, name="warm-caches", daemon=True).start()
+    return ds.id, versions.rows(), f"'{ds.name}' (version {ds.id}) is now active.", ds.id
+
+
+def _error(text: str) -> html.Span:
+    return html.Span(text, className="text-danger")
 
 
 @callback(Output("data-download", "data"),

@@ -80,17 +80,17 @@ def analysis(ds):
     from riskmodel.regionalize import Regionalization
 
     with _lock:
-        hit = _analyses.get(ds.id)
-        build = _building.setdefault(ds.id, threading.Lock())
+        hit = _analyses.get(ds.cache_key)
+        build = _building.setdefault(ds.cache_key, threading.Lock())
     if hit is not None:
         return hit
     with build:  # one thread builds it; the others wait for it
         with _lock:
-            hit = _analyses.get(ds.id)
+            hit = _analyses.get(ds.cache_key)
         if hit is None:
             hit = Regionalization(ds.network)
             with _lock:
-                _analyses[ds.id] = hit
+                _analyses[ds.cache_key] = hit
                 while len(_analyses) > 4:
                     _analyses.popitem(last=False)
     return hit
@@ -98,7 +98,7 @@ def analysis(ds):
 
 def result(ds, budget: float | None):
     """The portfolio result for a budget (None: the default budget), cached per dataset version and budget."""
-    key = (ds.id, None if budget is None else round(float(budget), 2))
+    key = (ds.cache_key, None if budget is None else round(float(budget), 2))
     with _lock:
         hit = _results.get(key)
     if hit is None:

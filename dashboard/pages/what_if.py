@@ -4,13 +4,17 @@ What fails: sites clicked or lasso-selected on the map, countries, regions, oper
 for its centre in circle mode, or type it; radius in km; drawn as a dashed line). How: severity (capacity lost),
 start day, duration, recovery profile (step or linear ramp), horizon. Run gives the time to survive, lost units,
 markets short, each market's supplied fraction and stock over time, and the hit markets on the map. Scenarios are
-saved by name (in the browser session) and two of them can be compared side by side.
+saved by name in the database, with the dataset version, their author, parameters and key figures (users who may
+``scenario``; :mod:`dashboard.auth`); any two saved scenarios of the version shown can be compared side by side.
 
 The simulation is :func:`riskmodel.simulate.simulate` (through :mod:`dashboard.scenarios`, which caches runs);
-callbacks here only turn controls into a scenario and results into figures.
+saved scenarios are :meth:`riskmodel.store.Store.save_scenario` rows (through :mod:`dashboard.state`); callbacks here
+only turn controls into a scenario and results into figures.
 """
 
 from __future__ import annotations
+
+import logging
 
 import dash
 import dash_bootstrap_components as dbc
@@ -18,7 +22,7 @@ import numpy as np
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import scenarios, state
+from dashboard import auth, scenarios, state
 from dashboard.charts import affected_markets, stock_chart, supply_chart, total_supply_chart
 from dashboard.components import card, clicked_site, empty_figure, grid, kpi, loading, selected_sites
 from dashboard.maps import GEO_CONFIG, REGION_VIEWS, network_map
@@ -27,6 +31,7 @@ from riskmodel.countries import country_name
 from riskmodel.disruption import DisruptionError
 
 dash.register_page(__name__, path="/what-if", name="What-if", title="What-if · Supply-chain risk", order=2)
+log = logging.getLogger(__name__)
 
 CONTROLS = ["wi-sites", "wi-countries", "wi-regions", "wi-operators", "wi-lat", "wi-lon", "wi-km", "wi-severity",
             "wi-start", "wi-duration", "wi-recovery", "wi-horizon"]
@@ -240,6 +245,7 @@ def layout(sites=None, weeks=None, options=None, **_):
         dcc.Store(id="wi-options", data=options),
         dcc.Store(id="wi-geo-click"),
         dcc.Store(id="wi-result"),
+        dcc.Store(id="wi-saved"),  # the id of the scenario just saved: refreshes the compare choices
         html.Div([html.H4("What-if"), html.Span("a disruption over time: stock, transit, spare capacity and backup "
                                                 "sources, day by day", className="lead-text")], className="page-title"),
         dbc.Row([
@@ -361,50 +367,78 @@ def run(n_clicks, *values):
         kpis, supply, stock, rows, stored = run_view(ds, spec)
     except DisruptionError as exc:
         return (no_update,) * 6 + (str(exc), True, no_update)
-    command = ["Same run from the command line: ", html.Code(scenarios.cli_command(spec, ds.source or "DATA"))]
+    command = ["Same run from the command line: ", html.Code(scenarios.cli_command(spec, ds.cli_data))]
     if spec["options"]:
         command = ["Run on the network with the regionalization options in force (the command line has no form for "
-                   "them yet); without them: ", html.Code(scenarios.cli_command(spec, ds.source or "DATA"))]
+                   "them yet); without them: ", html.Code(scenarios.cli_command(spec, ds.cli_data))]
     return kpis, supply, stock, rows, stored, {"spec": spec, "version": ds.id}, "", False, command
 
 
-@callback(Output("scenarios", "data"), Output("wi-save-msg", "children"),
+@callback(Output("wi-saved", "data"), Output("wi-save-msg", "children"),
           Input("wi-save", "n_clicks"), State("wi-name", "value"), *[State(c, "value") for c in CONTROLS],
-          State("wi-version", "data"), State("scenarios", "data"), State("wi-options", "data"),
-          prevent_initial_call=True)
+          State("wi-version", "data"), State("wi-options", "data"), prevent_initial_call=True)
 def save(n_clicks, name, *values):
-    """Save the current scenario by name (replacing one of the same name), with its key figures."""
+    """Save the current scenario in the database for the version shown, with its key figures.
+
+    Refused (nothing run, nothing written) unless the user may save scenarios. Saving under a name used before adds
+    another scenario (nothing is overwritten; the compare choices show their authors and times).
+    """
     if not n_clicks:
         raise PreventUpdate
-    *controls, version, saved, options = values
+    try:
+        auth.require("scenario")
+    except PermissionError:
+        return no_update, _error(state.refusal("scenario", auth.current_user()))
+    *controls, version, options = values
     name = " ".join(str(name or "").split())[:60]
     if not name:
-        return no_update, html.Span("Give the scenario a name first.", className="text-danger")
+        return no_update, _error("Give the scenario a name first.")
     ds = state.get(version)
-    spec = spec_from(list(controls), version, name, options=options)
+    spec = spec_from(list(controls), ds.id, name, options=options)
     try:
         r = scenarios.run(ds, spec)
     except DisruptionError as exc:
-        return no_update, html.Span(str(exc), className="text-danger")
-    entry = {**spec, "summary": scenarios.summary(r.result), "description": scenarios.describe(spec)}
-    saved = [s for s in (saved or []) if not (s.get("name") == name and s.get("version") == version)] + [entry]
-    return saved, f"Saved '{name}'. {len([s for s in saved if s.get('version') == version])} scenario(s) saved for " \
-                  "this dataset: compare them in the last tab."
+        return no_update, _error(str(exc))
+    versions = state.versions()
+    try:
+        saved = versions.save_scenario(ds.id, name, auth.current_user(), scenarios.normalise(spec),
+                                       scenarios.summary(r.result))
+    except PermissionError:
+        return no_update, _error(state.refusal("scenario", auth.current_user()))
+    except Exception:  # never a traceback in the page (it is in the server log)
+        log.exception("saving a scenario failed")
+        return no_update, _error("Saving failed (the error is in the server log): nothing was saved.")
+    n = len(versions.scenarios(ds.id))
+    return saved.id, f"Saved '{name}'. {n} scenario(s) saved for this dataset: compare them in the last tab."
+
+
+def _error(text: str) -> html.Span:
+    return html.Span(text, className="text-danger")
+
+
+def _saved(version) -> dict[int, dict]:
+    """The saved scenarios of a version by id: parameters plus ``name``, ``author`` and ``created``, oldest first."""
+    return {s.id: {**s.parameters, "name": s.name, "author": s.author, "created": s.created_at}
+            for s in state.versions().scenarios(version)}
 
 
 @callback(Output("wi-cmp-a", "options"), Output("wi-cmp-b", "options"), Output("wi-cmp-a", "value"),
-          Output("wi-cmp-b", "value"), Input("scenarios", "data"), Input("wi-version", "data"),
+          Output("wi-cmp-b", "value"), Input("wi-saved", "data"), Input("wi-version", "data"),
           State("wi-cmp-a", "value"), State("wi-cmp-b", "value"))
-def compare_options(saved, version, a, b):
-    mine = [s for s in (saved or []) if s.get("version") == version]
-    opts = [{"label": s["name"], "value": s["name"]} for s in mine]
-    names = [o["value"] for o in opts]
-    if not names:
+def compare_options(just_saved, version, a, b):
+    """The compare choices: the saved scenarios of the version shown (from the database), the newest as B."""
+    mine = _saved(version)
+    opts = [{"label": f"{s['name']} · {s['author']}, {s['created']:%Y-%m-%d %H:%M}", "value": sid}
+            for sid, s in mine.items()]
+    ids = list(mine)
+    if not ids:
         return opts, opts, None, None
-    if ctx.triggered_id == "scenarios" or b not in names:
-        b = names[-1]  # the scenario just saved
-    if a not in names or a == b:
-        a = next((n for n in reversed(names) if n != b), b)
+    if just_saved in ids and ctx.triggered_id == "wi-saved":
+        b = just_saved
+    elif b not in ids:
+        b = ids[-1]
+    if a not in ids or a == b:
+        a = next((i for i in reversed(ids) if i != b), b)
     return opts, opts, a, b
 
 
@@ -427,21 +461,22 @@ def _scenario_column(label: str, s: dict, r) -> dbc.Col:
 
 
 @callback(Output("wi-compare", "children"), Input("wi-cmp-a", "value"), Input("wi-cmp-b", "value"),
-          State("scenarios", "data"), State("wi-version", "data"))
-def compare(a, b, saved, version):
+          State("wi-version", "data"))
+def compare(a, b, version):
     """Two saved scenarios side by side: key figures, the most affected markets, and both on one chart."""
-    mine = {s["name"]: s for s in (saved or []) if s.get("version") == version}
+    mine = _saved(version)
     if len(mine) < 1 or a not in mine or b not in mine:
         return html.P("Save two scenarios (name + Save, under the controls) to compare them here.",
                       className="text-muted")
     ds = state.get(version)
     cols, runs = [], []
-    for label, name in (("A", a), ("B", b)):
+    for label, sid in (("A", a), ("B", b)):
+        name = mine[sid]["name"]
         try:
-            r = scenarios.run(ds, mine[name])
+            r = scenarios.run(ds, mine[sid])
         except DisruptionError as exc:
             return dbc.Alert(f"{name}: {exc}", color="warning")
-        cols.append(_scenario_column(label, mine[name], r))
+        cols.append(_scenario_column(label, mine[sid], r))
         runs.append((f"{label}: {name}", r.result, r.spec))
     return html.Div([dbc.Row(cols, className="g-3"),
                      html.H6("Both scenarios: mean share of demand supplied over all markets", className="mt-3"),
