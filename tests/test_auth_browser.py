@@ -1,0 +1,81 @@
+"""Signing in and out in a real headless Chromium (offline): the login form, the navigation bar, an expired session.
+
+Its own server, RISKMODEL_HOME and SQLite store with a viewer account (cheap argon2 parameters). Screenshots:
+artifacts/screenshots/login.png and signed-in.png.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from argon2 import PasswordHasher
+from browser import WAIT_MS, LiveServer, browser, external_requests, page, screenshot  # noqa: F401 - fixtures
+from conftest import SAMPLE
+from playwright.sync_api import expect
+
+from dashboard import auth
+from riskmodel import users
+from riskmodel.store import Store
+
+pytestmark = pytest.mark.browser
+PASSWORD = "viewer-password-1"
+
+
+@pytest.fixture(scope="module")
+def signed_server(tmp_path_factory):
+    from dashboard.app import create_app
+    from riskmodel.validate import validate_dataset
+
+    home = tmp_path_factory.mktemp("auth-browser-home")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RISKMODEL_HOME", str(home))
+    for name in ("DATABASE_URL", "RISKMODEL_SECRET_KEY", "RISKMODEL_SECURE_COOKIES", "RISKMODEL_TRUSTED_PROXIES"):
+        mp.delenv(name, raising=False)
+    mp.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    mp.setattr(users, "_dummy_hash", None)
+    mp.setattr(auth, "USER_CACHE_SECONDS", 0.0)
+    store = Store(f"sqlite:///{home / 'riskmodel.db'}")
+    users.add_user("vera", "viewer", PASSWORD, store=store)
+    srv = LiveServer(create_app(validate_dataset(SAMPLE), "sample", store=store).server)
+    srv.store = store
+    yield srv
+    srv.stop()
+    store.close()
+    mp.undo()
+
+
+def _sign_in(pg, password: str = PASSWORD) -> None:
+    pg.locator("#name").fill("vera")
+    pg.locator("#password").fill(password)
+    pg.get_by_role("button", name="Sign in").click()
+
+
+def test_sign_in_show_who_and_sign_out(signed_server, page):  # noqa: F811
+    page.goto(signed_server.url + "/spof")
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fspof$"))
+    _sign_in(page, "not the password")
+    expect(page.locator("#login-message")).to_have_text(auth.WRONG_LOGIN)
+    screenshot(page, "login")
+    _sign_in(page)
+    expect(page).to_have_url(signed_server.url + "/spof", timeout=WAIT_MS)
+    expect(page.locator("#auth-user")).to_have_text("vera (viewer) · Sign out", timeout=WAIT_MS)
+    expect(page.locator("#auth-user")).to_have_attribute("title", "signed in as vera (viewer)")
+    expect(page.locator(".page-title h4")).to_have_text("Single points of failure", timeout=WAIT_MS)
+    screenshot(page, "signed-in")
+    page.locator("#auth-user").get_by_role("link", name="Sign out").click()
+    expect(page.locator("#login-message")).to_have_text(auth.SIGNED_OUT)
+    page.goto(signed_server.url + "/")
+    expect(page).to_have_url(re.compile(r"/login$"))
+    assert external_requests(page, signed_server.url) == []
+    assert all("401" in e or "status of 40" in e for e in page.console_errors), page.console_errors
+
+
+def test_an_ended_session_sends_an_open_page_to_the_login_form(signed_server, page):  # noqa: F811
+    page.goto(signed_server.url + "/login")
+    _sign_in(page)
+    expect(page.locator("#auth-user")).to_contain_text("vera (viewer)", timeout=WAIT_MS)
+    page.context.clear_cookies()  # the session ends (as after 12 hours) while the page stays open
+    page.locator("nav").get_by_role("link", name="Data", exact=True).click()  # a client-side move: Dash requests
+    expect(page).to_have_url(re.compile(r"/login\?next=%2Fdata$"), timeout=WAIT_MS)
+    expect(page.locator("#password")).to_be_visible()
