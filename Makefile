@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's Chromium for the browser tests (Playwright drives it; no browser download)
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download) and the HTML/PDF reports
 browser:
 	@test -x /usr/lib/chromium/chromium || (apt-get update -qq && apt-get install -y -qq chromium chromium-driver)
 
@@ -22,7 +22,7 @@ browser:
 postgres:
 	@scripts/ci_postgres.sh >/dev/null
 
-run: install
+run: install browser
 	$(BIN)/riskmodel validate data/sample
 	$(BIN)/riskmodel serve --data data/sample
 

@@ -11,7 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.components import empty_figure
-from dashboard.theme import FAILED_COLOUR, KIND_COLOURS, REGION_COLOURS, kind_label, pct
+from dashboard.theme import FAILED_COLOUR, KIND_COLOURS, REGION_COLOURS, kind_label, pct, units
 from riskmodel.schema import KINDS
 
 LINE_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"]
@@ -207,4 +207,22 @@ def tier_country_bars(shares_by_tier: dict[str, pd.DataFrame], region_of: dict[s
                       xaxis={"tickformat": ".0%", "range": [0, 1], "title": "share of the tier's supply, by country"},
                       yaxis={"autorange": "reversed"}, legend={"orientation": "h", "y": -0.22, "x": 0},
                       uniformtext={"minsize": 9, "mode": "hide"})
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------- overview
+def country_exposure_bars(groups: pd.DataFrame, top: int = 12, height: int = 400) -> go.Figure:
+    """Horizontal bars: the exposure of the ``top`` most exposed countries (all their sites failing together), from
+    :func:`riskmodel.exposure.group_exposure` by country (``country, n_sites, exposure, lost_weekly_units``)."""
+    g = groups.head(top).iloc[::-1]
+    fig = go.Figure(go.Bar(
+        x=g["exposure"], y=g["country"], orientation="h", marker={"color": "#f03b20"},
+        customdata=np.column_stack([g["n_sites"], g["lost_weekly_units"].map(units)]),
+        hovertemplate="<b>%{y}</b>: %{x:.1%} of all demand lost if its %{customdata[0]} sites fail together"
+                      " (%{customdata[1]} units/wk)<extra></extra>",
+        text=[pct(v, 0) for v in g["exposure"]], textposition="outside", cliponaxis=False,
+    ))
+    fig.update_layout(template="riskmodel", height=height, margin={"l": 50, "r": 40, "t": 10, "b": 35},
+                      xaxis={"tickformat": ".0%", "title": "share of all demand lost", "rangemode": "tozero"},
+                      yaxis={"title": None}, bargap=0.25)
     return fig

@@ -116,14 +116,24 @@ def cmd_exposure(args) -> int:
     return EXIT_OK
 
 
-def cmd_simulate(args) -> int:
+def _disruptions(args, command: str):
+    """The disruptions of the ``--disrupt``/``--weeks``/... options (:func:`_disruption_options`), or None after
+    printing why they are wrong (the caller exits 2)."""
     from riskmodel.disruption import DisruptionError, disruptions_from_specs
-    from riskmodel.simulate import format_simulation, simulate_json
 
     try:
-        disruptions = disruptions_from_specs(args.disrupt, args.weeks, args.severity, args.start_day, args.recovery)
+        return disruptions_from_specs(args.disrupt, args.weeks, args.severity, args.start_day, args.recovery)
     except (DisruptionError, ValueError) as exc:
-        print(f"riskmodel simulate: {exc}", file=sys.stderr)
+        print(f"riskmodel {command}: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_simulate(args) -> int:
+    from riskmodel.disruption import DisruptionError
+    from riskmodel.simulate import format_simulation, simulate_json
+
+    disruptions = _disruptions(args, "simulate")
+    if disruptions is None:
         return EXIT_USAGE
     report = _load(args)
     if report is None:
@@ -181,6 +191,83 @@ def cmd_regionalize(args) -> int:
     return EXIT_OK
 
 
+REPORT_FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".xlsx": "xlsx"}
+
+
+def cmd_report(args) -> int:
+    """The overview or a what-if scenario as a report (HTML, PDF or Excel), written to ``--out``."""
+    kind = args.kind or ("what-if" if args.disrupt else "overview")
+    fmt = args.format or REPORT_FORMATS.get(args.out.suffix.lower())
+    if fmt is None:
+        print("riskmodel report: give --format html, pdf or xlsx (or an --out ending in .html, .pdf or .xlsx)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if kind == "overview" and args.disrupt:
+        print("riskmodel report: --disrupt is for --kind what-if", file=sys.stderr)
+        return EXIT_USAGE
+    if kind == "what-if" and (not args.disrupt or args.weeks is None):
+        print("riskmodel report: --kind what-if needs --disrupt SPEC and --weeks W (as riskmodel simulate)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if not args.out.parent.is_dir():
+        print(f"riskmodel report: no folder {args.out.parent} for --out", file=sys.stderr)
+        return EXIT_USAGE
+    spec = None
+    if kind == "what-if":
+        disruptions = _disruptions(args, "report")
+        if disruptions is None:
+            return EXIT_USAGE
+        from dashboard.scenarios import from_disruptions
+        from riskmodel.disruption import DisruptionError
+
+        try:
+            spec = from_disruptions(disruptions, args.horizon_weeks)
+        except DisruptionError as exc:
+            print(f"riskmodel report: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    t0 = time.perf_counter()
+    from dashboard import reports
+
+    if fmt != "xlsx":
+        import logging
+        import threading
+
+        class OneLine(logging.Formatter):  # warnings of the report modules, without tracebacks
+            def format(self, record):
+                return "riskmodel report: " + (record.getMessage().splitlines() or [""])[0][:300]
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(OneLine())
+        logging.getLogger("dashboard").addHandler(handler)
+        # a browser that fails in kaleido's own thread: one line, not a traceback (the report then says why)
+        threading.excepthook = lambda a: print(f"riskmodel report: {reports.short_error(a.exc_value)}",
+                                               file=sys.stderr)
+        reports.start_renderer()  # the browser starts while the data is read and analysed
+    report = _load(args)
+    if report is None:
+        return EXIT_DATA
+    from dashboard.state import Dataset
+    from riskmodel.disruption import DisruptionError
+
+    ds = Dataset(report, Path(args.data).name or str(args.data), source=str(args.data))
+    label = f"read from {args.data}"
+    try:
+        doc = (reports.whatif_report(ds, spec, data=str(args.data), version_label=label) if spec is not None
+               else reports.overview_report(ds, version_label=label))
+        data = reports.render(doc, fmt)
+    except (DisruptionError, reports.ReportError) as exc:
+        print(f"riskmodel report: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        args.out.write_bytes(data)
+    except OSError as exc:
+        print(f"riskmodel report: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"wrote the {kind} report to {args.out} ({fmt}, {len(data) / 1024:,.0f} KiB) in "
+          f"{time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_user(args) -> int:
     import getpass
 
@@ -215,29 +302,91 @@ def cmd_user(args) -> int:
     return EXIT_OK
 
 
+def _is_loopback_host(host: str) -> bool:
+    """Whether ``host`` is this computer only (``localhost`` or a loopback address such as 127.0.0.1 or ::1)."""
+    import ipaddress
+
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def cmd_serve(args) -> int:
+    import sqlalchemy as sa
+
+    from dashboard import auth
+    from riskmodel.paths import DATA_DIR
+    from riskmodel.store import Store, StoreError
+    from riskmodel.users import list_users
     from riskmodel.validate import validate_dataset
 
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print("riskmodel serve: serving on an address other than loopback needs user accounts, which are not "
-              "available yet (issue: users and roles); use --host 127.0.0.1", file=sys.stderr)
+    if args.workers < 1:
+        print(f"riskmodel serve: --workers must be at least 1 (got {args.workers})", file=sys.stderr)
         return EXIT_USAGE
-    report = validate_dataset(args.data)
-    if not report.valid:
-        _print_issues(report.errors, sys.stderr)
+    if not 0 < args.port < 65536:
+        print(f"riskmodel serve: --port must be between 1 and 65535 (got {args.port})", file=sys.stderr)
+        return EXIT_USAGE
+    loopback = _is_loopback_host(args.host)
+    try:
+        store = Store()
+    except (StoreError, sa.exc.SQLAlchemyError, OSError) as exc:
+        print(f"riskmodel serve: cannot open the database: {exc}", file=sys.stderr)
         return EXIT_DATA
-    from dashboard.app import create_app
+    try:
+        has_users = bool(list_users(store=store))
+        if not loopback and not has_users:
+            print(f"riskmodel serve: refusing to serve on {args.host}: no user accounts exist: create one with "
+                  "`riskmodel user add NAME --role admin`, or serve on 127.0.0.1", file=sys.stderr)
+            return EXIT_USAGE
+        # without --data the installation keeps showing its active version (the sample only on a new database)
+        active = store.active_dataset() if args.data is None else None
+        data = args.data if args.data is not None else str(DATA_DIR / "sample")
+        shown = f"version {active.id} ({active.name}) from the database" if active is not None else data
+        if active is None:
+            report = validate_dataset(data)
+            if not report.valid:
+                _print_issues(report.errors, sys.stderr)
+                print(f"{data}: {len(report.errors)} error(s); not serving", file=sys.stderr)
+                return EXIT_DATA
+        from dashboard.state import ensure_version
 
-    app = create_app(report, Path(args.data).name)
-    print(f"riskmodel dashboard on http://{args.host}:{args.port}/ (data: {args.data})", file=sys.stderr)
-    app.run(host=args.host, port=args.port, debug=False)
+        auth.secret_key()  # made once here, before the workers start (they share it)
+        auth.proxy_hops()  # a wrong setting stops here, not in every worker
+        if active is None:
+            ensure_version(store, report, Path(data).name, report.source)
+    except auth.AuthError as exc:
+        print(f"riskmodel serve: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (StoreError, sa.exc.SQLAlchemyError, OSError) as exc:
+        print(f"riskmodel serve: cannot store the dataset: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    finally:
+        store.close()  # each worker opens its own connections
+    from dashboard.server import serve
+
+    mode = "sign-in required" if has_users or not loopback else "local use: no accounts yet, this computer only"
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"riskmodel dashboard on http://{host}:{args.port}/ (data: {shown}; {args.workers} worker(s); {mode})",
+          file=sys.stderr)
+    serve(args.host, args.port, workers=args.workers, auth_required=None if loopback else True)
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from riskmodel.paths import DATA_DIR
+def _disruption_options(p: argparse.ArgumentParser, required: bool) -> None:
+    """The options that describe a what-if disruption (``simulate`` and ``report``)."""
+    p.add_argument("--disrupt", action="append", required=required, metavar="SPEC",
+                   help="site:ID, operator:NAME, country:CODE, region:NAME, circle:LAT,LON,KM or polygon:FILE")
+    p.add_argument("--weeks", type=float, required=required, help="duration of the disruption in weeks")
+    p.add_argument("--severity", type=float, default=1.0, help="capacity lost, 0-1 (default 1)")
+    p.add_argument("--start-day", type=int, default=0)
+    p.add_argument("--recovery", choices=["step", "linear"], default="step")
+    p.add_argument("--horizon-weeks", type=float, default=52.0)
 
-    sample = str(DATA_DIR / "sample")
+
+def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="riskmodel", description="Pharmaceutical supply-chain resilience and risk model (offline).")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -264,13 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("simulate", help="a what-if disruption over time (daily)")
     m.add_argument("data", metavar="DATA")
-    m.add_argument("--disrupt", action="append", required=True, metavar="SPEC",
-                   help="site:ID, operator:NAME, country:CODE, region:NAME, circle:LAT,LON,KM or polygon:FILE")
-    m.add_argument("--weeks", type=float, required=True, help="duration of the disruption in weeks")
-    m.add_argument("--severity", type=float, default=1.0, help="capacity lost, 0-1 (default 1)")
-    m.add_argument("--start-day", type=int, default=0)
-    m.add_argument("--recovery", choices=["step", "linear"], default="step")
-    m.add_argument("--horizon-weeks", type=float, default=52.0)
+    _disruption_options(m, required=True)
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_simulate)
 
@@ -287,6 +430,15 @@ def build_parser() -> argparse.ArgumentParser:
     rg.add_argument("--json", action="store_true")
     rg.set_defaults(func=cmd_regionalize)
 
+    rp = sub.add_parser("report", help="the overview or a what-if scenario as an HTML, PDF or Excel report")
+    rp.add_argument("data", metavar="DATA")
+    rp.add_argument("--kind", choices=["overview", "what-if"],
+                    help="what the report is about (default: what-if with --disrupt, else overview)")
+    _disruption_options(rp, required=False)
+    rp.add_argument("--format", choices=["html", "pdf", "xlsx"], help="default: from the --out file's extension")
+    rp.add_argument("--out", type=Path, required=True, metavar="FILE")
+    rp.set_defaults(func=cmd_report)
+
     u = sub.add_parser("user", help="user accounts of the dashboard (viewer, analyst, admin)")
     usub = u.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
     ua = usub.add_parser("add", help="add a user; the password is read from a prompt or one line of stdin")
@@ -299,9 +451,13 @@ def build_parser() -> argparse.ArgumentParser:
     u.set_defaults(func=cmd_user)
 
     s = sub.add_parser("serve", help="the dashboard")
-    s.add_argument("--data", default=sample, metavar="DATA", help="dataset (default: the sample data)")
-    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--data", default=None, metavar="DATA",
+                   help="dataset to show, stored as a version and made active (default: the active version of the "
+                        "database, or the sample data on a new database)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; any other needs user accounts)")
     s.add_argument("--port", type=int, default=8050)
+    s.add_argument("--workers", type=int, default=1, metavar="N", help="worker processes (gunicorn; default 1)")
     s.set_defaults(func=cmd_serve)
     return p
 

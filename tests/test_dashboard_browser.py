@@ -7,6 +7,7 @@ through it with the navigation bar as a user does. Screenshots of each page go t
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from browser import (
@@ -110,6 +111,12 @@ def test_what_if_country_run_changes_time_to_survive(dash_server, app_page):
     # the hit markets are coloured on the map: a colour bar "market demand lost" appears
     expect(page.locator("#wi-map .colorbar")).to_have_count(1, timeout=WAIT_MS)
     wait_idle(page)
+    # the run as a self-contained HTML report, with the time to survive the page shows
+    with page.expect_download(timeout=60_000) as info:
+        page.locator("#report-what-if-html").click()
+    html_report = Path(info.value.path()).read_text(encoding="utf-8")
+    assert info.value.suggested_filename.endswith(".html") and first.split()[0] in html_report
+    assert "India" in html_report
     # save it, then a second scenario (a shorter, partial disruption), and compare them
     page.locator("#wi-name").fill("India 12 weeks")
     page.locator("#wi-save").click()

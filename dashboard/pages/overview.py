@@ -1,46 +1,40 @@
 """Overview page (``/``): key figures of the active dataset, the world map of its network, the top exposures.
 
 Key figures: sites by kind, countries, the demand sitting behind a single point of failure, the SPOF count, the
-worst site and the shortest time to survive (TTS of the site whose loss causes a shortage soonest). The map colours
-supply sites by exposure and sizes them by weekly throughput; clicking a site (or a row of the top-exposure table)
-opens its detail panel.
+worst site and the shortest time to survive (TTS of the site whose loss causes a shortage soonest), all from
+:func:`dashboard.reports.overview_figures` (the report shows the same). The map colours supply sites by exposure and
+sizes them by weekly throughput; clicking a site (or a row of the top-exposure table) opens its detail panel. The
+"Report" buttons download this overview as HTML, PDF or Excel (:mod:`dashboard.report_downloads`).
 """
 
 from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-import numpy as np
-import plotly.graph_objects as go
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
-from dashboard import state
+from dashboard import report_downloads, state
+from dashboard.charts import country_exposure_bars
 from dashboard.components import card, clicked_site, grid, kpi, loading, site_detail
 from dashboard.maps import GEO_CONFIG, REGION_VIEWS, network_map
+from dashboard.reports import overview_figures
 from dashboard.theme import KIND_COLOURS, days, kind_label, pct, units
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · Supply-chain risk", order=0)
+report_downloads.register()  # the report buttons' callbacks (this module runs once per app)
 
 TOP_N = 15
 
 
 def _key_figures(ds) -> list:
-    c = ds.report.counts
-    res = ds.exposure
-    s, m = res.sites, res.markets
-    total = res.total_weekly_demand
-    spof_demand = float(m.loc[m["n_spof_sites"] > 0, "weekly_demand"].sum())
-    n_spof_markets = int((m["n_spof_sites"] > 0).sum())
-    n_spof = int(s["spof"].sum())
-    n_crit = int(((s["critical_markets"].map(len) > 0) & ~s["spof"]).sum())
-    worst = s.iloc[0] if len(s) else None
-    n_regions = len([k for k, v in (c.get("regions") or {}).items() if v])
+    f = overview_figures(ds)
+    worst = f["worst"]
     cols = [
-        kpi("Sites", f"{c['sites']:,}", f"{c['sites'] - c['markets']:,} supply sites · {c['markets']} markets"),
-        kpi("Countries", str(c["countries"]), f"in {n_regions} regions · {c.get('operators', 0)} operators"),
-        kpi("Demand behind a SPOF", pct(spof_demand / total if total else 0),
-            f"{units(spof_demand)} units/wk in {n_spof_markets} of {len(m)} markets", tone="danger"),
-        kpi("Single points of failure", str(n_spof), f"+{n_crit} sites critical (≥50% of a market)"),
+        kpi("Sites", f"{f['sites']:,}", f"{f['supply_sites']:,} supply sites · {f['markets']} markets"),
+        kpi("Countries", str(f["countries"]), f"in {f['regions']} regions · {f['operators']} operators"),
+        kpi("Demand behind a SPOF", pct(f["spof_demand_share"]),
+            f"{units(f['spof_demand'])} units/wk in {f['spof_markets']} of {f['n_markets']} markets", tone="danger"),
+        kpi("Single points of failure", str(f["n_spof"]), f"+{f['n_critical']} sites critical (≥50% of a market)"),
         kpi("Worst site", pct(worst["exposure"]) if worst is not None else "—",
             f"{worst['name']} ({worst['country']})" if worst is not None else "", title=None),
         kpi("Min. time to survive", "…", "", id="ov-tts"),
@@ -82,21 +76,6 @@ TOP_COLUMNS = [
 ]
 
 
-def _country_bars(ds) -> go.Figure:
-    g = ds.group_exposure("country").head(12).iloc[::-1]
-    fig = go.Figure(go.Bar(
-        x=g["exposure"], y=g["country"], orientation="h", marker={"color": "#f03b20"},
-        customdata=np.column_stack([g["n_sites"], g["lost_weekly_units"].map(units)]),
-        hovertemplate="<b>%{y}</b>: %{x:.1%} of all demand lost if its %{customdata[0]} sites fail together"
-                      " (%{customdata[1]} units/wk)<extra></extra>",
-        text=[pct(v, 0) for v in g["exposure"]], textposition="outside", cliponaxis=False,
-    ))
-    fig.update_layout(template="riskmodel", height=400, margin={"l": 50, "r": 40, "t": 10, "b": 35},
-                      xaxis={"tickformat": ".0%", "title": "share of all demand lost", "rangemode": "tozero"},
-                      yaxis={"title": None}, bargap=0.25)
-    return fig
-
-
 def layout(**_):
     ds = state.active()
     region_options = [{"label": r, "value": r} for r in REGION_VIEWS]
@@ -106,7 +85,9 @@ def layout(**_):
         dcc.Store(id="ov-version", data=ds.id),
         dcc.Store(id="ov-selected", data=worst),
         html.Div([html.H4("Overview"), html.Span(f"{ds.name}: where the network is, what is exposed, how bad it could "
-                                                 "get", className="lead-text")], className="page-title"),
+                                                 "get", className="lead-text"),
+                  html.Div(report_downloads.buttons("overview", ds.id), className="ms-auto")],
+                 className="page-title"),
         dbc.Row(_key_figures(ds), className="g-2 mb-2"),
         _kinds_line(ds),
         dbc.Row([
@@ -134,7 +115,8 @@ def layout(**_):
                               row_id="site_id", defaultColDef={"floatingFilter": False, "filter": False,
                                                                "sortable": True})), lg=8),
             dbc.Col(card("Exposure by country: all its sites failing together (e.g. an export ban)",
-                         dcc.Graph(id="ov-countries", figure=_country_bars(ds), config={"displaylogo": False})),
+                         dcc.Graph(id="ov-countries", figure=country_exposure_bars(ds.group_exposure("country")),
+                                   config={"displaylogo": False})),
                     lg=4),
         ], className="g-3"),
     ])
@@ -143,14 +125,11 @@ def layout(**_):
 @callback(Output("ov-tts", "children"), Output("ov-tts-sub", "children"), Input("ov-version", "data"))
 def shortest_tts(version):
     """The shortest time to survive over all sites (the time-to-survive analysis, cached per dataset)."""
-    ds = state.get(version)
-    t = ds.site_table_with_tts()
-    if ds.tts is None:
+    r = overview_figures(state.get(version))["shortest_tts"]
+    if r == "n/a":
         return "—", "time-to-survive analysis not available"
-    t = t[np.isfinite(t["tts_days"].to_numpy(float))]
-    if t.empty:
+    if r is None:
         return "no shortage", "no single site's loss causes a shortage"
-    r = t.sort_values(["tts_days", "gap_days"], ascending=[True, False]).iloc[0]
     name = str(r["name"])
     return days(r["tts_days"]), f"if {name if len(name) <= 44 else name[:43] + '…'} fails ({r['country']})"
 

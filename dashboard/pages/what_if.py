@@ -6,6 +6,7 @@ start day, duration, recovery profile (step or linear ramp), horizon. Run gives 
 markets short, each market's supplied fraction and stock over time, and the hit markets on the map. Scenarios are
 saved by name in the database, with the dataset version, their author, parameters and key figures (users who may
 ``scenario``; :mod:`dashboard.auth`); any two saved scenarios of the version shown can be compared side by side.
+"Report" buttons download the last run as HTML, PDF or Excel (:mod:`dashboard.report_downloads`).
 
 The simulation is :func:`riskmodel.simulate.simulate` (through :mod:`dashboard.scenarios`, which caches runs);
 saved scenarios are :meth:`riskmodel.store.Store.save_scenario` rows (through :mod:`dashboard.state`); callbacks here
@@ -22,7 +23,7 @@ import numpy as np
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import auth, scenarios, state
+from dashboard import auth, report_downloads, scenarios, state
 from dashboard.charts import affected_markets, stock_chart, supply_chart, total_supply_chart
 from dashboard.components import card, clicked_site, empty_figure, grid, kpi, loading, selected_sites
 from dashboard.maps import GEO_CONFIG, REGION_VIEWS, network_map
@@ -31,6 +32,7 @@ from riskmodel.countries import country_name
 from riskmodel.disruption import DisruptionError
 
 dash.register_page(__name__, path="/what-if", name="What-if", title="What-if · Supply-chain risk", order=2)
+report_downloads.register()  # the report buttons' callbacks (once per app, shared with the Overview page)
 log = logging.getLogger(__name__)
 
 CONTROLS = ["wi-sites", "wi-countries", "wi-regions", "wi-operators", "wi-lat", "wi-lon", "wi-km", "wi-severity",
@@ -280,7 +282,8 @@ def layout(sites=None, weeks=None, options=None, **_):
                         loading(html.Div(id="wi-compare")),
                     ], className="pt-2"), label="Compare scenarios", tab_id="compare"),
                 ], id="wi-tabs", active_tab="supply"),
-                     html.Div(id="wi-command", className="hint mt-2")),
+                     html.Div(id="wi-command", className="hint mt-2"),
+                     html.Div(report_downloads.buttons("what-if", ds.id), className="mt-2")),
             ], lg=9),
         ], className="g-3"),
     ])
