@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import io
 import re
 import signal
 import socket
@@ -245,6 +246,76 @@ def test_viewer_upload_is_refused_and_stores_nothing_analyst_upload_is_stored(se
     after = server.store.list_datasets()
     assert len(after) == len(before) + 1
     assert after[-1].uploader == "anna" and after[-1].n_sites == len(base_sites())
+
+
+def _upload(session, url: str, files: dict[str, str], name: str = "http test upload"):
+    """POST an upload callback of ``files`` (file name -> CSV text) as the analyst's browser would."""
+    body = callback_payload(session.get(url + "/_dash-dependencies").json(), "data-upload.contents", {
+        "data-upload.contents": [_data_url(text) for text in files.values()],
+        "data-upload.filename": list(files), "data-name.value": name})
+    return session.post(url + "/_dash-update-component", json=body)
+
+
+def test_path_like_upload_names_are_labels_never_paths(server, tmp_path):
+    analyst, _ = login(server.url, "anna")
+    target = tmp_path / "escape"
+    up = f"../../../../../../..{target}"
+    before = sorted(p.name for p in server.home.iterdir())
+    r = _upload(analyst, server.url, {f"{up}/sites.csv": to_csv(base_sites(), SITE_HEADER),
+                                      "..\\..\\links.csv": to_csv(base_links(), LINK_HEADER)}, name="../../x")
+    assert r.status_code == 200, r.text[:300]
+    version = server.store.list_datasets()[-1]
+    assert version.uploader == "anna" and version.name == "../../x"  # a label, shown as typed
+    assert not target.exists() and sorted(p.name for p in server.home.iterdir()) == before
+
+
+def test_oversized_uploads_are_refused_and_store_nothing(server, monkeypatch):
+    analyst, _ = login(server.url, "anna")
+    before = server.store.list_datasets()
+    # a request over the server's limit never reaches a callback
+    monkeypatch.setitem(server.app.server.config, "MAX_CONTENT_LENGTH", 200_000)
+    big = to_csv(base_sites() * 800, SITE_HEADER)
+    assert len(big) > 200_000
+    r = _upload(analyst, server.url, {"sites.csv": big, "links.csv": to_csv(base_links(), LINK_HEADER)})
+    assert r.status_code == 413 and "Traceback" not in r.text
+    monkeypatch.undo()
+    # a file over the per-file limit inside an accepted request: a message naming the file, nothing stored
+    import dashboard.uploads
+
+    monkeypatch.setattr(dashboard.uploads, "MAX_FILE_BYTES", 10_000)
+    r = _upload(analyst, server.url, {"sites.csv": big, "links.csv": to_csv(base_links(), LINK_HEADER)})
+    assert r.status_code == 200 and "over the limit" in r.text and "sites.csv" in r.text
+    assert server.store.list_datasets() == before
+
+
+def test_exports_over_http_neutralise_formula_cells(server):
+    evil = '=HYPERLINK("http://evil.example/x","click")'
+    sites = base_sites()
+    sites[0]["name"] = evil
+    sites[1]["operator"] = "@SUM(A1:A9)"
+    analyst, _ = login(server.url, "anna")
+    r = _upload(analyst, server.url, {"sites.csv": to_csv(sites, SITE_HEADER),
+                                      "links.csv": to_csv(base_links(), LINK_HEADER)}, name="formulas")
+    assert r.status_code == 200, r.text[:300]
+    version = server.store.list_datasets()[-1].id
+    deps = analyst.get(server.url + "/_dash-dependencies").json()
+    for trigger, ext in (("data-exp-csv.n_clicks", "csv"), ("data-exp-xlsx.n_clicks", "xlsx")):
+        body = callback_payload(deps, trigger, {trigger: 1, "data-version.data": version})
+        r = analyst.post(server.url + "/_dash-update-component", json=body)
+        assert r.status_code == 200, r.text[:300]
+        sent = r.json()["response"]["data-download"]["data"]
+        assert sent["filename"].endswith("." + ext)
+        data = base64.b64decode(sent["content"])
+        if ext == "csv":
+            cells = [c for row in csv.reader(io.StringIO(data.decode("utf-8-sig"))) for c in row]
+        else:
+            import openpyxl
+
+            book = openpyxl.load_workbook(io.BytesIO(data))
+            cells = [c for ws in book.worksheets for row in ws.iter_rows(values_only=True) for c in row]
+        texts = [c for c in cells if isinstance(c, str)]
+        assert "'" + evil in texts and evil not in texts
+        assert not any(t.startswith(("=", "+", "@")) for t in texts)
 
 
 def test_permission_error_in_a_callback_is_a_clean_403(server):
