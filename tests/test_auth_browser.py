@@ -10,7 +10,16 @@ import re
 
 import pytest
 from argon2 import PasswordHasher
-from browser import WAIT_MS, LiveServer, browser, external_requests, page, screenshot  # noqa: F401 - fixtures
+from browser import (  # noqa: F401 - fixtures
+    WAIT_MS,
+    LiveServer,
+    browser,
+    external_requests,
+    page,
+    screenshot,
+    wait_for_map,
+    wait_idle,
+)
 from conftest import SAMPLE
 from playwright.sync_api import expect
 
@@ -75,6 +84,8 @@ def test_an_ended_session_sends_an_open_page_to_the_login_form(signed_server, pa
     page.goto(signed_server.url + "/login")
     _sign_in(page)
     expect(page.locator("#auth-user")).to_contain_text("vera (viewer)", timeout=WAIT_MS)
+    wait_for_map(page, "ov-map")  # the overview has loaded and no Dash request is in flight
+    wait_idle(page)
     page.context.clear_cookies()  # the session ends (as after 12 hours) while the page stays open
     page.locator("nav").get_by_role("link", name="Data", exact=True).click()  # a client-side move: Dash requests
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fdata$"), timeout=WAIT_MS)
