@@ -11,7 +11,9 @@ This module owns everything between an HTTP request and the dashboard's code abo
   request - all Dash endpoints (``/_dash-layout``, ``/_dash-dependencies``, ``/_dash-update-component``,
   ``/_dash-component-suites/...``, ...) - gets ``401`` with a small JSON body. The user is read again from the
   database on each request (cached for :data:`USER_CACHE_SECONDS`), so removing a user or changing a role takes
-  effect at once.
+  effect at once. **Signing out ends every session of the account** (``users.sessions_after``: sessions started
+  earlier are refused), so a copied cookie, another browser or another worker's session stops too; a new password
+  (:func:`riskmodel.users.set_password`) and ``riskmodel user signout NAME`` do the same.
 * **roles at the callback endpoint**: :data:`CALLBACK_ACTIONS` maps the components whose callbacks write (upload,
   switch the active version, save a scenario) to the action they need; a ``POST /_dash-update-component`` for such a
   callback is refused with ``403`` unless the user's role allows it. The callbacks also call :func:`require`
@@ -485,8 +487,9 @@ def _session_user(state: _Auth) -> User | None:
         session.clear()
         return None
     user = state.user(name)
-    if user is None:  # removed since signing in
+    if user is None or not user.session_valid(at):  # removed, or signed out everywhere, since signing in
         session.clear()
+        return None
     return user
 
 
@@ -639,7 +642,7 @@ def _login():
         return _page(WRONG_LOGIN, status=401, name=name, next_=next_)
     flask.session.clear()  # a new session: nothing from before signing in is carried over
     flask.session["user"] = user.name
-    flask.session["at"] = int(time.time())
+    flask.session["at"] = time.time()
     flask.session["csrf"] = secrets.token_urlsafe(32)
     flask.session.permanent = True
     state.forget(user.name)
@@ -651,8 +654,16 @@ def _logout():
     """``/logout``: end the session (audited) and show the login page."""
     state = _state()
     name = flask.session.get("user")
+    signed_in = _session_user(state) is not None if isinstance(name, str) and name else False
     flask.session.clear()
-    if isinstance(name, str) and name:
+    if signed_in:
+        from riskmodel.users import UserError, end_sessions
+
+        try:  # every session of the account ends, also copies of this cookie and other browsers
+            end_sessions(name, store=state.store, by=name)
+        except UserError:  # removed meanwhile
+            pass
+        state.forget(name)
         state.audit(name[:64], "logout", {"address": _client()})
     return flask.redirect("/login?signed_out=1" if state.sign_in_required() else "/", code=303)
 

@@ -272,7 +272,7 @@ def cmd_user(args) -> int:
     import getpass
 
     from riskmodel.store import StoreError
-    from riskmodel.users import ROLES, UserError, add_user, list_users, read_password, remove_user
+    from riskmodel.users import ROLES, UserError, add_user, end_sessions, list_users, read_password, remove_user
 
     actor = f"cli:{getpass.getuser()}"
     try:
@@ -283,6 +283,9 @@ def cmd_user(args) -> int:
         elif args.user_command == "remove":
             remove_user(args.name, by=actor)
             print(f"removed {args.name}", file=sys.stderr)
+        elif args.user_command == "signout":
+            end_sessions(args.name, by=actor)
+            print(f"signed {args.name} out everywhere: every open session of the account is refused", file=sys.stderr)
         else:
             users = list_users()
             if args.json:
@@ -448,6 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
     ul.add_argument("--json", action="store_true")
     ur = usub.add_parser("remove", help="remove a user")
     ur.add_argument("name")
+    us = usub.add_parser("signout", help="end every open session of a user (all browsers, copied cookies too)")
+    us.add_argument("name")
     u.set_defaults(func=cmd_user)
 
     s = sub.add_parser("serve", help="the dashboard")

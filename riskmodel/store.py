@@ -152,6 +152,7 @@ USERS = sa.Table(
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("created_at", _TIME, nullable=False),
     sa.Column("updated_at", _TIME, nullable=False),
+    sa.Column("sessions_after", _TIME, nullable=True),  # sessions started earlier are void (migration 0002)
 )
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "add_user",
     "authenticate",
     "check_name",
+    "end_sessions",
     "get_user",
     "has_role",
     "hash_password",
@@ -83,6 +84,12 @@ class User:
     name: str
     role: str
     created_at: datetime
+    #: sessions started before this time are void (signed out everywhere, new password); None: all are valid
+    sessions_after: datetime | None = None
+
+    def session_valid(self, started: float) -> bool:
+        """Whether a session started at ``started`` (seconds since the epoch) may still act for this account."""
+        return self.sessions_after is None or started >= self.sessions_after.timestamp()
 
     def may(self, action: str) -> bool:
         """Shortcut for :func:`has_role` ``(self, action)``."""
@@ -164,7 +171,8 @@ def _store(store: Store | None) -> Store:
 
 
 def _user(row) -> User:
-    return User(row["name"], row["role"], _utc(row["created_at"]))
+    after = row.get("sessions_after")
+    return User(row["name"], row["role"], _utc(row["created_at"]), None if after is None else _utc(after))
 
 
 def _actor_name(by: object) -> str:
@@ -271,8 +279,25 @@ def set_role(name: str, role: str, *, store: Store | None = None, by: object = N
 
 
 def set_password(name: str, password: str, *, store: Store | None = None, by: object = None) -> None:
-    """Replace the password of an account (audited, without the password). Raises :class:`UserError`."""
-    _update(name, {"password_hash": hash_password(_check_password(password))}, "user.password", {}, store, by)
+    """Replace the password of an account (audited, without the password); its open sessions end.
+
+    Raises :class:`UserError`.
+    """
+    _update(name, {"password_hash": hash_password(_check_password(password)), "sessions_after": _now()},
+            "user.password", {}, store, by)
+
+
+def end_sessions(name: str, *, store: Store | None = None, by: object = None) -> None:
+    """Sign an account out everywhere: every session started before now is refused from now on (audited).
+
+    Sessions are signed cookies kept by browsers, so this is how one is ended on the server: a copied cookie stops
+    working too. Raises :class:`UserError` for an unknown user.
+
+    Examples
+    --------
+    >>> end_sessions("alice", store=store)  # doctest: +SKIP
+    """
+    _update(name, {"sessions_after": _now()}, "user.sessions_ended", {}, store, by)
 
 
 def authenticate(name: str, password: str, *, store: Store | None = None) -> User | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import os
 import re
 import signal
 import socket
@@ -335,6 +336,29 @@ def test_logout_ends_access(server):
     assert s.get(server.url + "/", allow_redirects=False).status_code == 302
     assert auth.SIGNED_OUT in s.get(server.url + "/login?signed_out=1").text
     assert server.store.audit_log(action="logout", user="anna", limit=1)
+
+
+def test_signing_out_ends_every_session_of_the_account(server, monkeypatch):
+    monkeypatch.setattr(auth, "USER_CACHE_SECONDS", 0.0)
+    here, _ = login(server.url, "anna")
+    elsewhere, _ = login(server.url, "anna")  # another browser
+    copied = requests.Session()
+    copied.cookies.update(here.cookies)  # a copy of the cookie, e.g. taken from a shared computer
+    assert {x.get(server.url + "/_dash-layout").status_code for x in (here, elsewhere, copied)} == {200}
+    here.get(server.url + "/logout")
+    assert {x.get(server.url + "/_dash-layout").status_code for x in (here, elsewhere, copied)} == {401}
+    again, r = login(server.url, "anna")  # signing in again at once works
+    assert r.status_code == 303 and again.get(server.url + "/_dash-layout").status_code == 200
+    # an administrator ends them from the command line (a lost laptop)
+    env = dict(os.environ, RISKMODEL_HOME=str(server.home))
+    env.pop("DATABASE_URL", None)
+    out = subprocess.run([RISKMODEL, "user", "signout", "anna"], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0 and "signed anna out everywhere" in out.stderr
+    assert again.get(server.url + "/_dash-layout").status_code == 401
+    # and a new password does too
+    fresh, _ = login(server.url, "anna")
+    users.set_password("anna", PASSWORDS["anna"], store=server.store)
+    assert fresh.get(server.url + "/_dash-layout").status_code == 401
 
 
 def test_removed_user_and_changed_role_take_effect_at_once(server, monkeypatch):

@@ -22,6 +22,7 @@ from riskmodel.users import (
     add_user,
     authenticate,
     check_name,
+    end_sessions,
     get_user,
     has_role,
     hash_password,
@@ -147,6 +148,59 @@ def test_set_role_and_password(store):
     with pytest.raises(UserError):
         set_role("alice", "owner", store=store)
     assert [e.action for e in store.audit_log(limit=3)][1:] == ["user.password", "user.role"]
+
+
+def test_ending_sessions_voids_those_started_before(store):
+    import time
+
+    add_user("alice", "analyst", PASSWORD, store=store)
+    before = time.time()
+    assert get_user("alice", store=store).sessions_after is None
+    assert get_user("alice", store=store).session_valid(before)
+    end_sessions("alice", store=store, by="root")
+    user = get_user("alice", store=store)
+    assert not user.session_valid(before) and user.session_valid(time.time())
+    assert store.audit_log(limit=1)[0].action == "user.sessions_ended"
+    # a new password ends them too
+    started = time.time()
+    set_password("alice", "a whole new password", store=store)
+    assert not get_user("alice", store=store).session_valid(started)
+    with pytest.raises(UserError):
+        end_sessions("nobody", store=store)
+
+
+def test_migration_0002_keeps_accounts_made_before_it(store_url_at_0001):
+    # an installation made before sign-out everywhere existed: its accounts survive the upgrade, with valid sessions
+    url = store_url_at_0001
+    with Store(url) as st:
+        user = get_user("old", store=st)
+        assert user is not None and user.sessions_after is None and user.session_valid(0.0)
+        assert authenticate("old", PASSWORD, store=st).name == "old"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url_at_0001(request, tmp_path):
+    """A database at migration 0001 with one account, as an earlier release left it."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from alembic.config import Config
+
+    from riskmodel.store import MIGRATIONS_DIR
+
+    url, cleanup = backend_url(request.param, tmp_path)
+    with Store(url, migrate=False) as st:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with st.begin(write=True) as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
+            now = datetime.now(UTC)
+            conn.execute(sa.text("INSERT INTO users (name, role, password_hash, created_at, updated_at) "
+                                 "VALUES (:n, 'analyst', :h, :t, :t)"),
+                         {"n": "old", "h": hash_password(PASSWORD), "t": now})
+    yield url
+    cleanup()
 
 
 # ---------------------------------------------------------------------------------------------- passwords
