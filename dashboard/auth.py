@@ -20,7 +20,8 @@ This module owns everything between an HTTP request and the dashboard's code abo
   themselves; a :class:`PermissionError` from any callback ends in a clean ``403`` JSON answer, never a traceback.
 * the **login page** (plain server-rendered HTML, no Dash, no CDN) with a CSRF token, one neutral message for every
   failed sign-in, and a throttle (:data:`MAX_FAILURES` failures per user name or client address within
-  :data:`FAILURE_WINDOW_SECONDS` block further attempts); sign-in and sign-out are written to the audit log.
+  :data:`FAILURE_WINDOW_SECONDS` block further attempts, counted in the audit log so that all worker processes
+  share the count); sign-in and sign-out are written to the audit log.
   Behind reverse proxies, ``RISKMODEL_TRUSTED_PROXIES=N`` takes the client address from their ``X-Forwarded-For``.
 
 When sign-in is required (:func:`install`'s ``required``): ``True`` always; ``None`` (the default) as soon as any user
@@ -49,7 +50,6 @@ import os
 import secrets
 import threading
 import time
-from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -211,38 +211,34 @@ class _LazyKeySessions(flask.sessions.SecureCookieSessionInterface):
 
 # ---------------------------------------------------------------------------------------------- throttle
 class _Throttle:
-    """Failed sign-ins per key (user name, client address) within a sliding window, in this process's memory."""
+    """Failed sign-ins per user name and per client address within a sliding window.
 
-    def __init__(self, limit: int = MAX_FAILURES, window: float = FAILURE_WINDOW_SECONDS, max_keys: int = 10_000):
-        self.limit, self.window, self.max_keys = limit, window, max_keys
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+    Counted from the audit log's ``login.failed`` entries (:func:`riskmodel.users.failed_logins_since`), so every
+    worker process of an installation sees the same failures: N workers do not give N times the tries.
+    """
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.get(key)
-        if times is None:
-            return deque()
-        while times and now - times[0] > self.window:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-        return times
+    def __init__(self, limit: int = MAX_FAILURES, window: float = FAILURE_WINDOW_SECONDS):
+        self.limit, self.window = limit, window
+        self.not_before = 0.0  # failures before this time (seconds since the epoch) are not counted: see reset()
 
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return any(len(self._recent(k, now)) >= self.limit for k in keys)
+    @staticmethod
+    def key(name: object) -> str:
+        """A tried user name as the throttle counts it: spaces collapsed, lower case, at most 64 characters."""
+        return " ".join(str(name).split()).lower()[:64]
 
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) >= self.max_keys:  # forget expired keys; if still full, the oldest ones
-                for k in list(self._failures):
-                    self._recent(k, now)
-                while len(self._failures) >= self.max_keys:
-                    del self._failures[next(iter(self._failures))]
-            for k in keys:
-                self._failures.setdefault(k, deque()).append(now)
+    def blocked(self, store, name: object, client: str) -> bool:
+        """Whether ``name`` or ``client`` has failed :attr:`limit` times within the window."""
+        from riskmodel.users import failed_logins_since
+
+        since = max(time.time() - self.window, self.not_before)
+        failures = failed_logins_since(datetime.fromtimestamp(since, UTC), store=store)
+        key = self.key(name)
+        return (sum(self.key(n) == key for n, _ in failures) >= self.limit
+                or sum(a == client for _, a in failures) >= self.limit)
+
+    def reset(self) -> None:
+        """Forget the failures so far (for this process; tests use it between cases)."""
+        self.not_before = time.time()
 
 
 # ---------------------------------------------------------------------------------------------- state per app
@@ -628,17 +624,14 @@ def _login():
     sent, expected = form.get("csrf_token", ""), flask.session.get("csrf")
     if not (isinstance(expected, str) and sent and hmac.compare_digest(sent.encode(), expected.encode())):
         return _page(FORM_EXPIRED, status=400, name=name, next_=next_)
-    key_name = "name:" + " ".join(name.split()).lower()[:64]
-    key_client = "client:" + _client()
-    if state.throttle.blocked(key_name, key_client):
+    if state.throttle.blocked(state.store, name, _client()):
         log.warning("sign-in refused (too many failures) for %r from %s", name[:64], _client())  # not audited:
         # refusing costs nothing, so writing each refusal to the database would let anyone flood the audit log
         return _page(TOO_MANY, status=429, name=name, next_=next_)
     from riskmodel.users import authenticate
 
-    user = authenticate(name, form.get("password", ""), store=state.store)
+    user = authenticate(name, form.get("password", ""), store=state.store, address=_client())
     if user is None:
-        state.throttle.failed(key_name, key_client)
         return _page(WRONG_LOGIN, status=401, name=name, next_=next_)
     flask.session.clear()  # a new session: nothing from before signing in is carried over
     flask.session["user"] = user.name

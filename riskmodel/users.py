@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from riskmodel.store import USERS, Store, _now, _utc
+from riskmodel.store import AUDIT_LOG, USERS, Store, _now, _utc
 
 __all__ = [
     "ACTIONS",
@@ -42,6 +42,7 @@ __all__ = [
     "authenticate",
     "check_name",
     "end_sessions",
+    "failed_logins_since",
     "get_user",
     "has_role",
     "hash_password",
@@ -300,13 +301,15 @@ def end_sessions(name: str, *, store: Store | None = None, by: object = None) ->
     _update(name, {"sessions_after": _now()}, "user.sessions_ended", {}, store, by)
 
 
-def authenticate(name: str, password: str, *, store: Store | None = None) -> User | None:
+def authenticate(name: str, password: str, *, store: Store | None = None,
+                 address: str | None = None) -> User | None:
     """The user when ``password`` is theirs, else ``None``: the same answer and work for an unknown user.
 
     The stored hash is checked by argon2 (constant-time comparison); for an unknown or malformed name a dummy hash
     is checked instead, so timing does not tell whether a name exists. Failures are recorded in the audit log as
-    ``login.failed`` (with the name tried, not the password). Old hashes are upgraded on a successful login when
-    the hashing parameters have changed.
+    ``login.failed`` (with the name tried and the client ``address`` when given, never the password): the
+    sign-in throttle counts them there (:func:`failed_logins_since`). Old hashes are upgraded on a successful login
+    when the hashing parameters have changed.
 
     Examples
     --------
@@ -330,12 +333,32 @@ def authenticate(name: str, password: str, *, store: Store | None = None) -> Use
     ok = _verify(row["password_hash"] if row is not None else _dummy_hash, candidate)
     if not (ok and usable and row is not None):
         shown = (key or str(name))[:64] if name is not None else ""
-        st.audit("anonymous", "login.failed", {"name": shown})
+        detail = {"name": shown} if address is None else {"name": shown, "address": str(address)[:64]}
+        st.audit("anonymous", "login.failed", detail)
         return None
     if _hasher.check_needs_rehash(row["password_hash"]):
         with st.begin(write=True) as conn:
             conn.execute(USERS.update().where(USERS.c.name == key).values(password_hash=hash_password(password)))
     return _user(row)
+
+
+def failed_logins_since(since: datetime, *, store: Store | None = None,
+                        limit: int = 10_000) -> list[tuple[str, str]]:
+    """``(name tried, client address)`` of the failed sign-ins recorded since ``since`` (newest first, at most
+    ``limit``).
+
+    Read from the audit log, so every process serving one database sees the same failures.
+
+    Examples
+    --------
+    >>> failed_logins_since(datetime.now(UTC) - timedelta(minutes=15), store=store)  # doctest: +SKIP
+    [('alice', '10.0.0.7')]
+    """
+    query = (sa.select(AUDIT_LOG.c.detail).where(AUDIT_LOG.c.action == "login.failed", AUDIT_LOG.c.at >= since)
+             .order_by(AUDIT_LOG.c.id.desc()).limit(int(limit)))
+    with _store(store).begin() as conn:
+        details = conn.execute(query).scalars().all()
+    return [(str(d.get("name", "")), str(d.get("address", ""))) for d in details if isinstance(d, dict)]
 
 
 def read_password(stream: TextIO | None = None, prompt: str = "Password: ", *, confirm: bool = False) -> str:

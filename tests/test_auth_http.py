@@ -79,7 +79,7 @@ def fresh_throttle(request):
     """Each test starts with no failed sign-ins counted (they all come from 127.0.0.1)."""
     if "server" in request.fixturenames:
         srv = request.getfixturevalue("server")
-        auth._state(srv.app.server).throttle = auth._Throttle()
+        auth._state(srv.app.server).throttle.reset()
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -408,6 +408,25 @@ def test_too_many_failures_are_throttled_for_any_name(server):
     assert r.status_code == 429 and _message(r.text) == auth.TOO_MANY
     assert login(server.url, "nobody-at-all")[1].status_code == 429  # same client address, any name
     assert s.get(server.url + "/_dash-layout").status_code == 401
+
+
+def test_the_throttle_counts_failures_of_every_worker(server):
+    # a second app on the same database stands for another gunicorn worker: failures in both add up
+    from dashboard.app import create_app
+
+    app = create_app(None, store=server.store)
+    auth._state(app.server).throttle.reset()  # count from now on, as the fixture does for the first one
+    other = LiveServer(app.server)
+    try:
+        for i in range(auth.MAX_FAILURES):
+            url = server.url if i % 2 else other.url
+            assert login(url, "Anna ", "wrong password")[1].status_code == 401
+        assert login(server.url, "anna")[1].status_code == 429
+        assert login(other.url, "vera")[1].status_code == 429  # the address too, whichever worker answers
+        entries = server.store.audit_log(action="login.failed", limit=auth.MAX_FAILURES)
+        assert [e.detail for e in entries] == [{"name": "anna", "address": "127.0.0.1"}] * auth.MAX_FAILURES
+    finally:
+        other.stop()
 
 
 # ---------------------------------------------------------------------------------------------- riskmodel serve
