@@ -15,7 +15,8 @@ This module owns everything between an HTTP request and the dashboard's code abo
   earlier are refused), so a copied cookie, another browser or another worker's session stops too; a new password
   (:func:`riskmodel.users.set_password`) and ``riskmodel user signout NAME`` do the same.
 * **roles at the callback endpoint**: :data:`CALLBACK_ACTIONS` maps the components whose callbacks write (upload,
-  switch the active version, save a scenario) to the action they need; a ``POST /_dash-update-component`` for such a
+  switch the active version, save a scenario, the Admin page's accounts) or read what only administrators may (the
+  audit log) to the action they need; a ``POST /_dash-update-component`` for such a
   callback is refused with ``403`` unless the user's role allows it. The callbacks also call :func:`require`
   themselves; a :class:`PermissionError` from any callback ends in a clean ``403`` JSON answer, never a traceback.
 * the **login page** (plain server-rendered HTML, no Dash, no CDN) with a CSRF token, one neutral message for every
@@ -38,6 +39,8 @@ Functions the pages use:
   ``"scenario"``, ``"manage_users"``, ``"audit"``; see :data:`riskmodel.users.ACTIONS`).
 * :func:`require` ``(action)`` - raise :class:`PermissionError` unless :func:`may` ``(action)``. Callbacks that write
   call it first, so a crafted POST to ``/_dash-update-component`` cannot bypass a hidden button.
+* :func:`accounts_changed` - after an account was added, removed or changed (the Admin page,
+  ``dashboard/pages/admin.py``): this process reads it again on the next request.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ __all__ = [
     "CALLBACK_ACTIONS",
     "LOCAL_USER",
     "AuthError",
+    "accounts_changed",
     "current_user",
     "install",
     "may",
@@ -85,6 +89,22 @@ CALLBACK_ACTIONS: dict[str, str] = {
     "data-upload": "upload",
     "data-switch": "activate",
     "wi-save": "scenario",
+    # the Admin page (dashboard/pages/admin.py): accounts ...
+    "admin-users": "manage_users",
+    "admin-add": "manage_users",
+    "admin-set-role": "manage_users",
+    "admin-signout": "manage_users",
+    "admin-set-pw": "manage_users",
+    "admin-remove": "manage_users",
+    "admin-remove-confirm": "manage_users",
+    "admin-remove-cancel": "manage_users",
+    "admin-first-create": "manage_users",
+    # ... and the audit log
+    "admin-audit-refresh": "audit",
+    "admin-audit-user": "audit",
+    "admin-audit-action": "audit",
+    "admin-audit-limit": "audit",
+    "admin-changed": "audit",
 }
 #: a session ends this long after sign-in (use does not extend it)
 SESSION_LIFETIME = timedelta(hours=12)
@@ -422,8 +442,32 @@ def safe_next(value: object) -> str:
     return value
 
 
+def accounts_changed(name: str | None = None) -> None:
+    """Forget what this process has cached about accounts, so that a change made here counts from the next request.
+
+    Call it after adding, removing or changing an account (the Admin page does). Other worker processes notice within
+    :data:`USER_CACHE_SECONDS`.
+
+    Parameters
+    ----------
+    name : str, optional
+        The account that changed; ``None``: every account, and whether any account exists (after the first account
+        is made, sign-in is required from the next request on).
+    """
+    state = _state() if flask.has_app_context() else None
+    if state is None:
+        return
+    with state._lock:
+        if name is None:
+            state._users.clear()
+        else:
+            state._users.pop(name, None)
+        state._any_user = None
+
+
 def navbar_item():
-    """The navigation bar's "NAME (role) · Sign out" of the signed-in user (a callback fills it; empty in local use)."""
+    """The navigation bar's "NAME (role) · Sign out" of the signed-in user (a callback fills it), with a link to the
+    Admin page for those who may manage users (in local use, without accounts, only that link)."""
     from dash import html
 
     return html.Span(id="auth-user", className="auth-user small text-white-50 ms-3 text-nowrap")
@@ -663,12 +707,16 @@ def _logout():
 
 # ---------------------------------------------------------------------------------------------- navbar
 def _register_navbar_callback(app) -> None:
-    from dash import Input, Output, html
+    from dash import Input, Output, dcc, html
 
     @app.callback(Output("auth-user", "children"), Output("auth-user", "title"), Input("url", "pathname"))
     def _signed_in_as(_path):
         user = current_user()
-        if user is None or user is LOCAL_USER:
+        if user is None:
             return None, None
-        return ([html.B(user.name, className="text-white"), f" ({user.role}) · ",
+        admin = [dcc.Link("Admin", href="/admin", className="link-light", id="auth-admin-link"), " · "] \
+            if user.may("manage_users") else []
+        if user is LOCAL_USER:  # local use without accounts: no name, no sign-out; the Admin page makes the first one
+            return admin[:1] or None, "local use without sign-in" if admin else None
+        return ([html.B(user.name, className="text-white"), f" ({user.role}) · ", *admin,
                  html.A("Sign out", href="/logout", className="link-light")], f"signed in as {user.name} ({user.role})")

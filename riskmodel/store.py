@@ -699,6 +699,19 @@ class Store:
             rows = conn.execute(query).mappings().all()
         return [AuditEntry(r["id"], _utc(r["at"]), r["user_name"], r["action"], r["detail"]) for r in rows]
 
+    def audit_names(self) -> tuple[list[str], list[str]]:
+        """The user names and the actions that occur in the audit log, each sorted (the choices of a filter).
+
+        Examples
+        --------
+        >>> store.audit_names()  # doctest: +SKIP
+        (['alice', 'system'], ['dataset.upload', 'login', 'user.add'])
+        """
+        with self.begin() as conn:
+            names = conn.execute(sa.select(AUDIT_LOG.c.user_name).distinct()).scalars().all()
+            actions = conn.execute(sa.select(AUDIT_LOG.c.action).distinct()).scalars().all()
+        return sorted(names), sorted(actions)
+
 
 # ---------------------------------------------------------------------------------------------- helpers
 def _int_id(value: Any) -> int:

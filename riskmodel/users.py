@@ -35,6 +35,7 @@ __all__ = [
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
     "NAME_PATTERN",
+    "RESERVED_NAMES",
     "ROLES",
     "User",
     "UserError",
@@ -68,6 +69,8 @@ ACTIONS: dict[str, str] = {
 #: 2-64 characters: lower-case letters, digits and ``. _ @ -``, starting with a letter or digit
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 MIN_PASSWORD_LENGTH = 8
+#: names the audit log uses for actors that are not accounts: never account names, so entries stay unambiguous
+RESERVED_NAMES = frozenset({"local", "system", "anonymous"})
 MAX_PASSWORD_LENGTH = 1024
 
 _hasher = PasswordHasher()  # argon2id, the library's defaults (RFC 9106 low-memory profile)
@@ -208,6 +211,8 @@ def add_user(name: str, role: str, password: str, *, store: Store | None = None,
     User(name='alice', role='analyst', ...)
     """
     key, role = check_name(name), _check_role(role)
+    if key in RESERVED_NAMES:
+        raise UserError(f"user name {key!r} is reserved (the audit log uses it for {key} actions); choose another")
     password_hash = hash_password(_check_password(password))
     st = _store(store)
     now = _now()

@@ -94,6 +94,14 @@ def test_bad_names_are_refused(store, name):
     assert list_users(store=store) == []
 
 
+@pytest.mark.parametrize("name", ["local", "System", " anonymous "])
+def test_reserved_names_cannot_be_accounts(store, name):
+    # the audit log names these actors (local use, the server, failed sign-ins): an account of that name would blur it
+    with pytest.raises(UserError, match="reserved"):
+        add_user(name, "admin", PASSWORD, store=store)
+    assert list_users(store=store) == []
+
+
 def test_name_rules():
     assert check_name("ab") == "ab"
     assert check_name("x" * 64) == "x" * 64
