@@ -35,6 +35,7 @@ test: install browser lint postgres
 bench: install
 	$(BIN)/python bench/bench_exposure.py
 	$(BIN)/python bench/bench_simulate.py
+	$(BIN)/python bench/bench_montecarlo.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

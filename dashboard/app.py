@@ -17,7 +17,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, dcc, html
 
-from dashboard import auth, state
+from dashboard import auth, jobs, state
 from dashboard import theme as _theme  # noqa: F401 - registers the plotly template "riskmodel"
 from riskmodel.paths import ASSETS_DIR
 from riskmodel.readers import MAX_FILE_BYTES
@@ -25,7 +25,7 @@ from riskmodel.store import Store
 from riskmodel.validate import ValidationReport
 
 NAV = [("Overview", "/"), ("Single points of failure", "/spof"), ("What-if", "/what-if"),
-       ("Regionalization", "/regionalization"), ("Data", "/data")]
+       ("Monte Carlo", "/monte-carlo"), ("Regionalization", "/regionalization"), ("Data", "/data")]
 
 
 def create_app(report: ValidationReport | None = None, name: str = "sample", *, store: Store | None = None,
@@ -80,10 +80,13 @@ def create_app(report: ValidationReport | None = None, name: str = "sample", *, 
         suppress_callback_exceptions=True,
         update_title=None,
         external_stylesheets=[],
+        # background callbacks (Monte Carlo): jobs in child processes, results on disk for every worker
+        background_callback_manager=jobs.background_manager(jobs.cache_dir(home) / "callbacks"),
     )
     # uploads arrive base64-encoded in one callback request: room for two files at the size limit, no more
     app.server.config["MAX_CONTENT_LENGTH"] = int(MAX_FILE_BYTES * 2 * 4 / 3) + 2 * 1024 * 1024
     state.attach(app.server, versions)
+    jobs.attach(app.server, jobs.cache_dir(home) / "results")
     navbar = dbc.Navbar(
         dbc.Container([
             dbc.NavbarBrand([html.Span("●", className="brand-dot"), "Pharma supply-chain risk"], href="/"),

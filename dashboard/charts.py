@@ -226,3 +226,89 @@ def country_exposure_bars(groups: pd.DataFrame, top: int = 12, height: int = 400
                       xaxis={"tickformat": ".0%", "title": "share of all demand lost", "rangemode": "tozero"},
                       yaxis={"title": None}, bargap=0.25)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------- Monte Carlo page
+#: the marks of the loss distribution: (key in ``marks``, label, colour, dash)
+LOSS_MARKS = [("expected", "expected", "#0072B2", "dash"), ("p95", "p95", "#E69F00", "solid"),
+              ("cvar95", "CVaR95", "#D55E00", "solid")]
+
+
+def _loss_marks(marks: dict, y_top: float, yref: str = "paper") -> tuple[list[dict], list[dict]]:
+    """Vertical lines (shapes) and their labels at the given loss values (set once: add_vline is slow)."""
+    shapes, notes = [], []
+    for i, (key, label, colour, dash) in enumerate(LOSS_MARKS):
+        value = marks.get(key)
+        if value is None or not np.isfinite(value):
+            continue
+        shapes.append({"type": "line", "xref": "x", "yref": yref, "x0": value, "x1": value, "y0": 0, "y1": y_top,
+                       "line": {"color": colour, "width": 2, "dash": dash}})
+        notes.append({"x": value, "y": y_top - 0.09 * i, "xref": "x", "yref": yref, "showarrow": False,
+                      "xanchor": "left", "yanchor": "top", "text": f" {label} {units(value)}",
+                      "font": {"size": 11, "color": colour}, "bgcolor": "rgba(255,255,255,0.75)"})
+    return shapes, notes
+
+
+def loss_histogram(total, marks: dict, height: int = 340, bins: int = 50) -> go.Figure:
+    """Histogram of the total units lost per simulated year (all markets), with the expected loss, the 95th
+    percentile and CVaR95 marked as vertical lines.
+
+    Parameters
+    ----------
+    total : array-like
+        Units lost in each simulated year (``MonteCarloResult.total``).
+    marks : dict
+        ``expected``, ``p95``, ``cvar95``: the values to mark (from the run's summary, not recomputed here).
+    bins : int
+        Number of bars over the range of the losses (years with no loss fall in the first bar; the hover says how
+        many lost nothing at all).
+    """
+    total = np.asarray(total, dtype=float)
+    if not total.size:
+        return empty_figure("no simulated years", height)
+    top = float(total.max())
+    if top <= 0:
+        return empty_figure(f"No unit lost in any of the {total.size:,} simulated years", height)
+    counts, edges = np.histogram(total, bins=bins, range=(0.0, top))
+    zero = int((total <= 0).sum())
+    mids, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+    hover = [f"{units(a)} to {units(b)} units: {c:,} years ({c / total.size:.1%})"
+             for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True)]
+    if zero:
+        hover[0] += f"<br>of which {zero:,} years lost nothing"
+    shapes, notes = _loss_marks(marks, 1.0)
+    return go.Figure(data=[{"type": "bar", "x": mids, "y": counts, "width": widths, "marker": {"color": "#9aa5b1",
+                                                                                             "line": {"width": 0}},
+                            "hovertext": hover, "hovertemplate": "%{hovertext}<extra></extra>", "name": "years"}],
+                     layout={"template": "riskmodel", "height": height, "bargap": 0.02, "showlegend": False,
+                             "margin": {"l": 60, "r": 15, "t": 15, "b": 45},
+                             "xaxis": {"title": {"text": "units lost in a year (all markets)"}, "rangemode": "tozero"},
+                             "yaxis": {"title": {"text": "simulated years"}, "rangemode": "tozero"},
+                             "shapes": shapes, "annotations": notes})
+
+
+def exceedance_curve(total, marks: dict, height: int = 340, points: int = 400) -> go.Figure:
+    """The exceedance curve: the share of simulated years that lose more than x units (log scale), with the expected
+    loss, p95 and CVaR95 marked. At most ``points`` points are drawn (evenly spread on the log-probability axis)."""
+    total = np.sort(np.asarray(total, dtype=float))[::-1]
+    n = total.size
+    if not n or total[0] <= 0:
+        return empty_figure("No unit lost in any simulated year" if n else "no simulated years", height)
+    losing = int((total > 0).sum())
+    rank = np.arange(1, losing + 1)  # the k-th largest loss is reached or exceeded in k of n years
+    if losing > points:
+        keep = np.unique(np.geomspace(1, losing, points).round().astype(np.int64)) - 1
+    else:
+        keep = np.arange(losing)
+    x, p = total[keep], rank[keep] / n
+    shapes, notes = _loss_marks(marks, 1.0)
+    return go.Figure(data=[{"type": "scatter", "x": x, "y": p, "mode": "lines", "line": {"shape": "hv",
+                                                                                      "color": "#0072B2", "width": 2},
+                            "hovertemplate": "%{y:.2%} of years lose at least %{x:,.0f} units<extra></extra>",
+                            "name": "exceedance"}],
+                     layout={"template": "riskmodel", "height": height, "showlegend": False,
+                             "margin": {"l": 60, "r": 15, "t": 15, "b": 45},
+                             "xaxis": {"title": {"text": "units lost in a year (all markets)"}, "rangemode": "tozero"},
+                             "yaxis": {"title": {"text": "share of years losing at least x"}, "type": "log",
+                                       "tickformat": "~%", "range": [np.log10(1 / n) - 0.1, 0.05]},
+                             "shapes": shapes, "annotations": notes})

@@ -272,3 +272,63 @@ def country_choropleth(shares: pd.DataFrame, title: str, height: int = 360) -> g
     _geo_layout(fig, "World", height, "choropleth")
     fig.update_geos(lataxis_range=[-56, 80])
     return fig
+
+
+def contribution_map(sites: pd.DataFrame, ds=None, *, region: str | None = "World", height: int = 430,
+                     uirevision: str = "mc") -> go.Figure:
+    """Supply sites sized and coloured by their contribution to the expected annual loss (a Monte Carlo run).
+
+    Parameters
+    ----------
+    sites : DataFrame
+        ``site_id, name, kind, country, lat, lon, events_per_year, expected_loss_contribution,
+        share_of_expected_loss`` (``MonteCarloResult.contributions``). Sites that contribute nothing (or less than
+        nothing: overlapping events) are small grey dots.
+    ds : dashboard.state.Dataset, optional
+        The dataset version of the run: its supply links are drawn faintly and its markets as diamonds.
+    region : str
+        ``"World"`` or a region of :data:`REGION_VIEWS`.
+
+    Examples
+    --------
+    >>> fig = contribution_map(result.contributions, ds)  # doctest: +SKIP
+    """
+    traces: list[dict] = link_traces(ds, opacity=0.15, legend=False) if ds is not None else []
+    t = sites.reset_index(drop=True)
+    contrib = np.nan_to_num(pd.to_numeric(t["expected_loss_contribution"], errors="coerce").to_numpy(float))
+    share = np.nan_to_num(pd.to_numeric(t["share_of_expected_loss"], errors="coerce").to_numpy(float))
+    events = np.nan_to_num(pd.to_numeric(t["events_per_year"], errors="coerce").to_numpy(float))
+    lat, lon = t["lat"].to_numpy(float), t["lon"].to_numpy(float)
+    custom = np.column_stack([t["site_id"].astype(str).to_numpy(), t["name"].astype(str).to_numpy(),
+                              [kind_label(k) for k in t["kind"]], t["country"].astype(str).to_numpy(),
+                              [units(v) for v in contrib], [pct(v) for v in share],
+                              [f"{v:.3f}" for v in events]]) if len(t) else np.empty((0, 7))
+    template = ("<b>%{customdata[1]}</b><br>%{customdata[0]} · %{customdata[2]} · %{customdata[3]}<br>"
+                "%{customdata[4]} units a year expected lost through it (%{customdata[5]} of the expected loss)<br>"
+                "%{customdata[6]} events a year<extra></extra>")
+    zero = np.flatnonzero(contrib <= 0)
+    some = np.flatnonzero(contrib > 0)
+    some = some[np.argsort(contrib[some], kind="stable")]  # the largest drawn last (on top)
+    if zero.size:
+        traces.append({"type": "scattergeo", "lat": lat[zero], "lon": lon[zero], "mode": "markers",
+                       "name": "none or negative", "customdata": custom[zero], "hovertemplate": template,
+                       "marker": {"size": 4, "color": "#b8c0c8", "line": {"width": 0}}})
+    if ds is not None:
+        m = ds.site_table[ds.site_table["kind"] == "market"]
+        traces.append({"type": "scattergeo", "lat": m["lat"].to_numpy(float), "lon": m["lon"].to_numpy(float),
+                       "mode": "markers", "name": "markets", "hoverinfo": "text",
+                       "text": [f"{n} ({i}): market" for n, i in zip(m["name"], m["site_id"], strict=True)],
+                       "marker": {"size": 7, "symbol": "diamond", "color": MARKET_COLOUR,
+                                  "line": {"width": 0.8, "color": "white"}}})
+    if some.size:
+        top = float(share[some].max())
+        traces.append({"type": "scattergeo", "lat": lat[some], "lon": lon[some], "mode": "markers",
+                       "name": "contributing sites", "customdata": custom[some], "hovertemplate": template,
+                       "marker": {"size": _marker_size(contrib[some], 6, 28), "color": share[some],
+                                  "colorscale": EXPOSURE_SCALE, "cmin": 0, "cmax": max(top, 1e-9),
+                                  "line": {"width": 0.6, "color": "#4a4a4a"}, "opacity": 0.95,
+                                  "colorbar": {"title": {"text": "share of<br>expected<br>loss",
+                                                         "font": {"size": 11}},
+                                               "tickformat": ".0%", "thickness": 12, "len": 0.55, "x": 1.0,
+                                               "y": 0.55}}})
+    return go.Figure(data=traces, layout=geo_layout(region, height, uirevision))

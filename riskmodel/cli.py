@@ -191,6 +191,47 @@ def cmd_regionalize(args) -> int:
     return EXIT_OK
 
 
+def _whole_number(text: str, option: str, minimum: int) -> int | None:
+    """``text`` as a whole number of at least ``minimum``, or None after printing one line (the caller exits 2)."""
+    try:
+        value = int(str(text).strip().replace("_", ""))
+    except ValueError:
+        value = None
+    if value is None or value < minimum:
+        print(f"riskmodel montecarlo: {option} must be a whole number of at least {minimum}, got {text!r}",
+              file=sys.stderr)
+        return None
+    return value
+
+
+def cmd_montecarlo(args) -> int:
+    """Probabilistic risk (PRODUCT.md section 3.3): expected loss, p95, CVaR95 per market and total, contributions."""
+    years = _whole_number(args.years, "--years", 1)
+    seed = None if years is None else _whole_number(args.seed, "--seed", 0)
+    if seed is None:
+        return EXIT_USAGE
+    from riskmodel.montecarlo import MonteCarloError, format_montecarlo, run_montecarlo
+
+    report = _load(args)
+    if report is None:
+        return EXIT_DATA
+    # a Dask client that failed to connect may complain while Python exits: never a traceback for the user
+    sys.unraisablehook = lambda unraisable: None
+    try:
+        result = run_montecarlo(report.network(), years, seed=seed, scheduler=args.scheduler,
+                                contributions=False if args.no_contributions else args.contributions)
+    except MonteCarloError as exc:
+        print(f"riskmodel montecarlo: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        _dump(result.to_json())
+    else:
+        print(format_montecarlo(result, top=args.top))
+    where = f" on {args.scheduler}" if args.scheduler else ""
+    print(f"riskmodel montecarlo: {years:,} years (seed {seed}){where} in {result.elapsed_s:.1f} s", file=sys.stderr)
+    return EXIT_OK
+
+
 REPORT_FORMATS = {".html": "html", ".htm": "html", ".pdf": "pdf", ".xlsx": "xlsx"}
 
 
@@ -432,6 +473,19 @@ def build_parser() -> argparse.ArgumentParser:
     rg.add_argument("--budget", type=float, metavar="AMOUNT")
     rg.add_argument("--json", action="store_true")
     rg.set_defaults(func=cmd_regionalize)
+
+    mc = sub.add_parser("montecarlo", help="probabilistic risk: simulated years of site, country and hazard events")
+    mc.add_argument("data", metavar="DATA")
+    mc.add_argument("--years", required=True, metavar="N", help="number of simulated years")
+    mc.add_argument("--seed", default="0", metavar="S", help="seed of the random events (default 0; recorded)")
+    mc.add_argument("--scheduler", metavar="ADDRESS", help="run the years on this Dask scheduler (tcp://HOST:PORT)")
+    mc.add_argument("--contributions", choices=["marginal", "standalone"], default="standalone",
+                    help="site contributions: the loss of its events each alone (standalone, default) or the loss "
+                         "removed without the site's events (marginal: exact interactions, slow on large networks)")
+    mc.add_argument("--no-contributions", action="store_true", help="skip the site contributions (faster)")
+    mc.add_argument("--json", action="store_true")
+    mc.add_argument("--top", type=int, default=15, help="rows per table in the text summary (default 15)")
+    mc.set_defaults(func=cmd_montecarlo)
 
     rp = sub.add_parser("report", help="the overview or a what-if scenario as an HTML, PDF or Excel report")
     rp.add_argument("data", metavar="DATA")

@@ -138,14 +138,15 @@ def _init_state(nw, sites, flag, state):  # pragma: no cover - numba
 
 
 @njit(cache=True, nogil=True)
-def _run_scenario(nw, sites, flag, dis, start0, horizon, state, stats, record, stop_after):  # pragma: no cover
+def _run_scenario(nw, sites, flag, dis, b_from, horizon, state, stats, record, stop_after):  # pragma: no cover
     """Run one scenario for ``horizon`` days over ``sites`` (sorted, i.e. topological); state must be initialised.
 
     ``flag[v]``: 1 = simulated site, 2 = frozen supplier (outside the affected cone: inputs, capacity and stock
     stay normal; it only serves the extra and backup requests of simulated customers), 0 = not in the scenario.
-    Every customer of a simulated site must be simulated. Returns ``(first shortfall day or -1, lost units)`` over
-    the simulated markets; per-market statistics go to ``stats`` for markets with ``mcol[v] >= 0`` (and the daily
-    series when ``record``).
+    Every customer of a simulated site must be simulated. ``b_from[b]``: the first day on which backup link ``b``
+    may ship (the start of its qualification plus ``qualification_weeks``; only read for simulated customers).
+    Returns ``(first shortfall day or -1, lost units)`` over the simulated markets; per-market statistics go to
+    ``stats`` for markets with ``mcol[v] >= 0`` (and the daily series when ``record``).
 
     ``stop_after >= 0``: stop early (exact for the returned values) once the day is at least ``stop_after`` (the end
     of every disruption) and, for longer than the longest lead time, no site has shipped short and no market has
@@ -157,7 +158,7 @@ def _run_scenario(nw, sites, flag, dis, start0, horizon, state, stats, record, s
     request loop runs only for groups with a delivery that arrived short today or with requests still open.
     """
     (out_n, target, surge, is_mkt, site_group_ptr, group_link_ptr, link_sup, link_lead, ring_ptr, _link_flow,
-     link_spare, link_j, out_ptr, o_cust, o_flow, o_lead, o_ring, _b_sup, b_cust, b_cap, b_lead, b_qual, bring_ptr,
+     link_spare, link_j, out_ptr, o_cust, o_flow, o_lead, o_ring, _b_sup, b_cust, b_cap, b_lead, _b_qual, bring_ptr,
      group_b_ptr, group_b, bout_ptr, bout, gnorm, o_group, b_group) = nw
     (dis_head, dis_next, d_sev, d_start, d_dur, d_linear) = dis
     (stock, ibuf, ratio, req, reqb, ring, bring, greq, pend, gshort, nreq) = state
@@ -177,9 +178,16 @@ def _run_scenario(nw, sites, flag, dis, start0, horizon, state, stats, record, s
             break
         cur = t & 1
         nxt = 1 - cur
-        for lead in range(max_lead + 1):
-            rpos[lead] = t % (lead + 1)
-            wpos[lead] = (t + lead) % (lead + 1)
+        # slots t % (lead + 1) and (t + lead) % (lead + 1), kept by counting (no division in the daily loop)
+        if t == 0:
+            for lead in range(max_lead + 1):
+                rpos[lead] = 0
+                wpos[lead] = lead
+        else:
+            for lead in range(max_lead + 1):
+                rp = rpos[lead]
+                wpos[lead] = rp  # (t + lead) % (lead + 1) is yesterday's t % (lead + 1)
+                rpos[lead] = rp + 1 if rp < lead else 0
         for i in range(sites.size):
             v = sites[i]
             nv = out_n[v]
@@ -387,11 +395,11 @@ def _run_scenario(nw, sites, flag, dis, start0, horizon, state, stats, record, s
                     pool_b = 0.0
                     for jb in range(group_b_ptr[g], group_b_ptr[g + 1]):
                         b = group_b[jb]
-                        if t + 1 >= start0 + b_qual[b]:
+                        if t + 1 >= b_from[b]:
                             pool_b += b_cap[b]
                     for jb in range(group_b_ptr[g], group_b_ptr[g + 1]):
                         b = group_b[jb]
-                        if rest > 0.0 and pool_b > 0.0 and t + 1 >= start0 + b_qual[b]:
+                        if rest > 0.0 and pool_b > 0.0 and t + 1 >= b_from[b]:
                             reqb[nxt, b] = b_cap[b] * min(1.0, rest / pool_b)
                         else:
                             reqb[nxt, b] = 0.0
@@ -416,6 +424,7 @@ def _single_site_batch(seeds, durations, horizons, nw):  # pragma: no cover - nu
     """
     out_n, site_group_ptr, group_link_ptr, link_sup, ring_ptr = nw[0], nw[4], nw[5], nw[6], nw[8]
     out_ptr, o_cust, b_sup, bring_ptr, group_b_ptr, group_b = nw[12], nw[13], nw[17], nw[22], nw[23], nw[24]
+    b_qual = nw[21]  # scenarios start on day 0: a backup may ship from its qualification days on
     n = out_n.size
     k = seeds.size
     firsts = np.full(k, -1, np.int64)
@@ -467,7 +476,7 @@ def _single_site_batch(seeds, durations, horizons, nw):  # pragma: no cover - nu
         _init_state(nw, sites, flag, state)
         dis_head[v0] = 0
         d_dur[0] = durations[q]
-        first, lost = _run_scenario(nw, sites, flag, dis, 0, horizons[q], state, stats, False, durations[q])
+        first, lost = _run_scenario(nw, sites, flag, dis, b_qual, horizons[q], state, stats, False, durations[q])
         firsts[q] = first
         losts[q] = lost
         dis_head[v0] = -1
@@ -909,7 +918,8 @@ def simulate(net: SupplyNetwork, disruptions: Disruption | Sequence[Disruption],
     state = _new_state(nw)
     _init_state(nw, sites, flag, state)
     stats = (mcol, m_lost, m_first, m_days, m_peak, m_last, day_short, *rec)
-    _run_scenario(nw, sites, flag, (head, nxt, sev, start, dur, linear), start0, horizon, state, stats, series, -1)
+    b_from = start0 + arr.b_qual  # backups qualify from the start of the earliest disruption
+    _run_scenario(nw, sites, flag, (head, nxt, sev, start, dur, linear), b_from, horizon, state, stats, series, -1)
 
     hit = np.unique(np.concatenate(picked)) if picked else np.zeros(0, np.int64)
     names = (net.sites["name"].astype(str).to_numpy() if "name" in net.sites else net.site_ids)[markets]

@@ -28,7 +28,8 @@ from riskmodel.export import (
 from riskmodel.template import example_tables, workbook_bytes
 from riskmodel.validate import validate_dataset, validate_tables
 
-PAGES = ["pages.overview", "pages.spof", "pages.what_if", "pages.regionalization", "pages.data"]
+PAGES = ["pages.overview", "pages.spof", "pages.what_if", "pages.monte_carlo", "pages.regionalization",
+         "pages.data"]
 
 
 @pytest.fixture(scope="module")
