@@ -11,6 +11,7 @@ resolve, so any CDN fetch fails at once and a test proves the app needs no inter
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,40 @@ class LiveServer:
 
     def stop(self):
         self.server.shutdown()
+
+
+@contextmanager
+def accounts_server(home: Path, accounts: dict[str, tuple[str, str]], report, name: str, *,
+                    user_cache_seconds: float | None = None):
+    """The app on ``report`` with sign-in, served by a :class:`LiveServer`: its own ``RISKMODEL_HOME`` (``home``) and
+    SQLite store holding ``accounts`` (name -> (role, password)), cheap argon2 parameters. Yields the server, with
+    ``.store``."""
+    from argon2 import PasswordHasher
+
+    from dashboard import auth
+    from dashboard.app import create_app
+    from riskmodel import users
+    from riskmodel.store import Store
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RISKMODEL_HOME", str(home))
+    for var in ("DATABASE_URL", "RISKMODEL_SECRET_KEY", "RISKMODEL_SECURE_COOKIES", "RISKMODEL_TRUSTED_PROXIES"):
+        mp.delenv(var, raising=False)
+    mp.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    mp.setattr(users, "_dummy_hash", None)
+    if user_cache_seconds is not None:
+        mp.setattr(auth, "USER_CACHE_SECONDS", user_cache_seconds)
+    store = Store(f"sqlite:///{home / 'riskmodel.db'}")
+    for account, (role, password) in accounts.items():
+        users.add_user(account, role, password, store=store)
+    srv = LiveServer(create_app(report, name, store=store).server)
+    srv.store = store
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        store.close()
+        mp.undo()
 
 
 _SESSION: dict = {}

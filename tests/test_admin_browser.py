@@ -7,13 +7,19 @@ Screenshot: artifacts/screenshots/admin.png.
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
-from browser import WAIT_MS, LiveServer, browser, external_requests, page, screenshot, wait_idle  # noqa: F401
+from browser import (  # noqa: F401 - fixtures
+    WAIT_MS,
+    accounts_server,
+    browser,
+    external_requests,
+    page,
+    screenshot,
+    wait_idle,
+)
 from conftest import write_dataset
 from playwright.sync_api import expect
 
 from riskmodel import users
-from riskmodel.store import Store
 
 pytestmark = pytest.mark.browser
 PASSWORD = "admin-password-1"
@@ -22,25 +28,12 @@ NEW_PASSWORD = "new-viewer-pass-7"
 
 @pytest.fixture(scope="module")
 def admin_server(tmp_path_factory):
-    from dashboard.app import create_app
     from riskmodel.validate import validate_dataset
 
     home = tmp_path_factory.mktemp("admin-browser-home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("RISKMODEL_HOME", str(home))
-    for name in ("DATABASE_URL", "RISKMODEL_SECRET_KEY", "RISKMODEL_SECURE_COOKIES", "RISKMODEL_TRUSTED_PROXIES"):
-        mp.delenv(name, raising=False)
-    mp.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    mp.setattr(users, "_dummy_hash", None)
-    store = Store(f"sqlite:///{home / 'riskmodel.db'}")
-    users.add_user("root", "admin", PASSWORD, store=store)
-    report = validate_dataset(write_dataset(home / "data"))
-    srv = LiveServer(create_app(report, "tiny", store=store).server)
-    srv.store = store
-    yield srv
-    srv.stop()
-    store.close()
-    mp.undo()
+    with accounts_server(home, {"root": ("admin", PASSWORD)}, validate_dataset(write_dataset(home / "data")),
+                         "tiny") as srv:
+        yield srv
 
 
 def test_an_admin_adds_a_viewer_and_sees_it_in_the_table_and_the_audit_log(admin_server, page):  # noqa: F811

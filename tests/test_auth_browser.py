@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from argon2 import PasswordHasher
 from browser import (  # noqa: F401 - fixtures
     WAIT_MS,
-    LiveServer,
+    accounts_server,
     browser,
     external_requests,
     page,
@@ -24,8 +23,6 @@ from conftest import SAMPLE
 from playwright.sync_api import expect
 
 from dashboard import auth
-from riskmodel import users
-from riskmodel.store import Store
 
 pytestmark = pytest.mark.browser
 PASSWORD = "viewer-password-1"
@@ -33,25 +30,11 @@ PASSWORD = "viewer-password-1"
 
 @pytest.fixture(scope="module")
 def signed_server(tmp_path_factory):
-    from dashboard.app import create_app
     from riskmodel.validate import validate_dataset
 
-    home = tmp_path_factory.mktemp("auth-browser-home")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("RISKMODEL_HOME", str(home))
-    for name in ("DATABASE_URL", "RISKMODEL_SECRET_KEY", "RISKMODEL_SECURE_COOKIES", "RISKMODEL_TRUSTED_PROXIES"):
-        mp.delenv(name, raising=False)
-    mp.setattr(users, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    mp.setattr(users, "_dummy_hash", None)
-    mp.setattr(auth, "USER_CACHE_SECONDS", 0.0)
-    store = Store(f"sqlite:///{home / 'riskmodel.db'}")
-    users.add_user("vera", "viewer", PASSWORD, store=store)
-    srv = LiveServer(create_app(validate_dataset(SAMPLE), "sample", store=store).server)
-    srv.store = store
-    yield srv
-    srv.stop()
-    store.close()
-    mp.undo()
+    with accounts_server(tmp_path_factory.mktemp("auth-browser-home"), {"vera": ("viewer", PASSWORD)},
+                         validate_dataset(SAMPLE), "sample", user_cache_seconds=0.0) as srv:
+        yield srv
 
 
 def _sign_in(pg, password: str = PASSWORD) -> None:
