@@ -289,6 +289,19 @@ def _two_passwords(first, second) -> str:
     return first
 
 
+def _attempt(what: str, change):
+    """Carry out an account change: ``(its result, None)``, or ``(None, a message for the page)`` when the rules of
+    :mod:`riskmodel.users` refuse it (:class:`UserError`) or anything else fails (logged on the server, without any
+    password; the page gets :data:`FAILED`, never a traceback)."""
+    try:
+        return change(), None
+    except UserError as exc:
+        return None, _bad(str(exc))
+    except Exception:
+        log.exception("%s failed", what)
+        return None, _bad(FAILED)
+
+
 def _changed(name: str | None = None) -> float:
     auth.accounts_changed(name)
     return time.time()
@@ -311,14 +324,10 @@ def add_account(n, name, role, password, password2):
     auth.require("manage_users")
     if not n:
         raise PreventUpdate
-    try:
-        user = users.add_user(name or "", role or "", _two_passwords(password, password2), store=_store(),
-                              by=auth.current_user())
-    except UserError as exc:
-        return _bad(str(exc)), no_update, "", "", no_update, no_update
-    except Exception:  # never a traceback in the page (it is in the server log, without the password)
-        log.exception("adding an account failed")
-        return _bad(FAILED), no_update, "", "", no_update, no_update
+    user, error = _attempt("adding an account", lambda: users.add_user(
+        name or "", role or "", _two_passwords(password, password2), store=_store(), by=auth.current_user()))
+    if error is not None:
+        return error, no_update, "", "", no_update, no_update
     changed = _changed(user.name)
     return _ok(f"Added {user.name} ({user.role})."), "", "", "", user_rows(), changed
 
@@ -349,23 +358,27 @@ def change_role(n, rows, role):
     name = _selected(rows)
     if name is None:
         return _bad("select an account in the table first"), no_update, no_update
-    try:
+    role = str(role or "").strip().lower()
+
+    def target_account():
         target = users.get_user(name, store=_store())
         if target is None:
             raise UserError(f"no user {name!r}")
-        role = str(role or "").strip().lower()
         if role not in ROLES:
             raise UserError(f"choose a role: {', '.join(ROLES)}")
-        if target.name == _me() and role != target.role:
-            return _bad("you cannot change your own role: another administrator can"), no_update, no_update
-        if role == target.role:
-            return f"{target.name} is already {role}: nothing changed.", no_update, no_update
-        users.set_role(target.name, role, store=_store(), by=auth.current_user())
-    except UserError as exc:
-        return _bad(str(exc)), no_update, no_update
-    except Exception:
-        log.exception("changing a role failed")
-        return _bad(FAILED), no_update, no_update
+        return target
+
+    target, error = _attempt("changing a role", target_account)
+    if error is not None:
+        return error, no_update, no_update
+    if target.name == _me() and role != target.role:
+        return _bad("you cannot change your own role: another administrator can"), no_update, no_update
+    if role == target.role:
+        return f"{target.name} is already {role}: nothing changed.", no_update, no_update
+    _, error = _attempt("changing a role", lambda: users.set_role(target.name, role, store=_store(),
+                                                                   by=auth.current_user()))
+    if error is not None:
+        return error, no_update, no_update
     changed = _changed(target.name)
     return _ok(f"{target.name} is now {role} (from the next request on)."), user_rows(), changed
 
@@ -381,13 +394,10 @@ def sign_out_everywhere(n, rows):
     name = _selected(rows)
     if name is None:
         return _bad("select an account in the table first"), no_update, no_update
-    try:
-        users.end_sessions(name, store=_store(), by=auth.current_user())
-    except UserError as exc:
-        return _bad(str(exc)), no_update, no_update
-    except Exception:
-        log.exception("ending the sessions of an account failed")
-        return _bad(FAILED), no_update, no_update
+    _, error = _attempt("ending the sessions of an account",
+                        lambda: users.end_sessions(name, store=_store(), by=auth.current_user()))
+    if error is not None:
+        return error, no_update, no_update
     changed = _changed(name)
     own = " This session too: you will be asked to sign in again." if name == _me() else ""
     return _ok(f"{name} is signed out everywhere.{own}"), user_rows(), changed
@@ -406,13 +416,10 @@ def new_password(n, rows, password, password2):
     name = _selected(rows)
     if name is None:
         return _bad("select an account in the table first"), no_update, no_update, "", ""
-    try:
-        users.set_password(name, _two_passwords(password, password2), store=_store(), by=auth.current_user())
-    except UserError as exc:
-        return _bad(str(exc)), no_update, no_update, "", ""
-    except Exception:
-        log.exception("setting a password failed")
-        return _bad(FAILED), no_update, no_update, "", ""
+    _, error = _attempt("setting a password", lambda: users.set_password(
+        name, _two_passwords(password, password2), store=_store(), by=auth.current_user()))
+    if error is not None:
+        return error, no_update, no_update, "", ""
     changed = _changed(name)
     own = " This session too: sign in again with the new password." if name == _me() else ""
     return (_ok(f"{name} has a new password and is signed out everywhere.{own}"), user_rows(), changed, "", "")
@@ -450,13 +457,10 @@ def remove_account(_confirm, _cancel, name):
     if name == _me():
         return False, None, _bad("you cannot remove your own account: another administrator can"), no_update, \
             no_update
-    try:
-        users.remove_user(name, store=_store(), by=auth.current_user())
-    except UserError as exc:
-        return False, None, _bad(str(exc)), no_update, no_update
-    except Exception:
-        log.exception("removing an account failed")
-        return False, None, _bad(FAILED), no_update, no_update
+    _, error = _attempt("removing an account", lambda: users.remove_user(name, store=_store(),
+                                                                          by=auth.current_user()))
+    if error is not None:
+        return False, None, error, no_update, no_update
     changed = _changed(name)
     return False, None, _ok(f"Removed {name}."), user_rows(), changed
 
@@ -477,14 +481,10 @@ def first_admin(n, name, password, password2):
         raise PreventUpdate
     if auth.current_user() is not auth.LOCAL_USER or users.list_users(store=_store()):
         return _bad("accounts exist already: reload the page to manage them"), no_update, "", "", no_update
-    try:
-        user = users.add_user(name or "", "admin", _two_passwords(password, password2), store=_store(),
-                              by=auth.current_user())
-    except UserError as exc:
-        return _bad(str(exc)), no_update, "", "", no_update
-    except Exception:
-        log.exception("adding the first account failed")
-        return _bad(FAILED), no_update, "", "", no_update
+    user, error = _attempt("adding the first account", lambda: users.add_user(
+        name or "", "admin", _two_passwords(password, password2), store=_store(), by=auth.current_user()))
+    if error is not None:
+        return error, no_update, "", "", no_update
     _changed()  # this process asks the database again: the next request needs a session
     return (dbc.Alert([FIRST_ADMIN_DONE.format(name=user.name), " ",
                        html.A("Sign in now", href="/login?next=%2Fadmin", className="alert-link")],
