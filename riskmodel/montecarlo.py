@@ -47,7 +47,15 @@ from riskmodel.countries import to_alpha3
 from riskmodel.disruption import Disruption, Selector, geodesic_km
 from riskmodel.network import SupplyNetwork
 from riskmodel.paths import data_path
-from riskmodel.simulate import _init_state, _run_scenario, _threads, sim_arrays
+from riskmodel.simulate import (
+    _add_frozen_suppliers,
+    _close_downstream,
+    _init_state,
+    _new_state,
+    _run_scenario,
+    _threads,
+    sim_arrays,
+)
 
 __all__ = [
     "CountryEvent",
@@ -642,16 +650,11 @@ def _event_batch(nw, sc_ptr, sc_ev, ev_ptr, ent_site, ent_sev, ev_start, ev_dur,
     steady state, which the simulation starts from). Returns the units lost per scenario; the per-market losses
     are added to ``out[rows[q]]`` when ``rows[q] >= 0``.
     """
-    out_n, is_mkt, site_group_ptr, group_link_ptr, link_sup, ring_ptr = nw[0], nw[3], nw[4], nw[5], nw[6], nw[8]
-    out_ptr, o_cust, b_sup, b_qual, bring_ptr = nw[12], nw[13], nw[17], nw[21], nw[22]
-    group_b_ptr, group_b = nw[23], nw[24]
+    out_n, is_mkt, b_sup = nw[0], nw[3], nw[17]
     n = out_n.size
     k = sc_ptr.size - 1
     losts = np.zeros(k)
-    n_groups = site_group_ptr[n]
-    state = (np.zeros(n), np.zeros(n_groups), np.ones(n), np.zeros(link_sup.size), np.zeros((2, b_sup.size)),
-             np.zeros(ring_ptr[-1]), np.zeros(bring_ptr[-1]), np.zeros(n_groups, np.int8),
-             np.zeros(n_groups, np.int64), np.zeros(n_groups), np.zeros(n, np.int64))
+    state = _new_state(nw)
     flag = np.zeros(n, np.int8)
     qstart = np.zeros(n, np.int64)
     b_from = np.zeros(b_sup.size)
@@ -694,34 +697,10 @@ def _event_batch(nw, sc_ptr, sc_ev, ev_ptr, ent_site, ent_sev, ev_start, ev_dur,
                     qstart[v] = s0
                     members[cnt] = v
                     cnt += 1
-            while head < cnt:  # an earlier event's cone is closed downstream: stop at its sites
-                u = members[head]
-                head += 1
-                for j in range(out_ptr[u], out_ptr[u + 1]):
-                    w = o_cust[j]
-                    if flag[w] == 0:
-                        flag[w] = 1
-                        qstart[w] = s0
-                        members[cnt] = w
-                        cnt += 1
+            # an earlier event's cone is closed downstream: stop at its sites
+            cnt = _close_downstream(nw, members, head, cnt, flag, qstart, s0)
         n_cone = cnt
-        for i in range(n_cone):
-            v = members[i]
-            for g in range(site_group_ptr[v], site_group_ptr[v + 1]):
-                for e in range(group_link_ptr[g], group_link_ptr[g + 1]):
-                    u = link_sup[e]
-                    if flag[u] == 0:
-                        flag[u] = 2
-                        members[cnt] = u
-                        cnt += 1
-                for jb in range(group_b_ptr[g], group_b_ptr[g + 1]):
-                    b = group_b[jb]
-                    b_from[b] = qstart[v] + b_qual[b]
-                    u = b_sup[b]
-                    if flag[u] == 0:
-                        flag[u] = 2
-                        members[cnt] = u
-                        cnt += 1
+        cnt = _add_frozen_suppliers(nw, members, n_cone, flag, qstart, b_from)
         sites = np.sort(members[:cnt])
         _init_state(nw, sites, flag, state)
         _first, lost = _run_scenario(nw, sites, flag, dis, b_from, horizons[q] - base, state, stats, False,

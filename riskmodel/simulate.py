@@ -406,12 +406,59 @@ def _run_scenario(nw, sites, flag, dis, b_from, horizon, state, stats, record, s
     return first, lost
 
 
-def _new_state(nw):
-    """Scratch state for :func:`_run_scenario` (plain Python: also used outside numba)."""
+@njit(cache=True, nogil=True)
+def _new_state(nw):  # pragma: no cover - numba
+    """Scratch state for :func:`_run_scenario` (compiled; callable from Python too)."""
     n, n_groups = nw[0].size, nw[4][-1]
     return (np.zeros(n), np.zeros(n_groups), np.ones(n), np.zeros(nw[6].size), np.zeros((2, nw[17].size)),
             np.zeros(nw[8][-1]), np.zeros(nw[22][-1]), np.zeros(n_groups, np.int8), np.zeros(n_groups, np.int64),
             np.zeros(n_groups), np.zeros(n, np.int64))
+
+
+@njit(cache=True, nogil=True)
+def _close_downstream(nw, members, head, cnt, flag, qstart, day):  # pragma: no cover - numba
+    """Add every site downstream (on active links) of ``members[head:cnt]`` that is not flagged yet: flag 1 (to
+    simulate), ``qstart = day`` (when its backups start to qualify). Returns the new count of ``members``."""
+    out_ptr, o_cust = nw[12], nw[13]
+    while head < cnt:
+        u = members[head]
+        head += 1
+        for j in range(out_ptr[u], out_ptr[u + 1]):
+            w = o_cust[j]
+            if flag[w] == 0:
+                flag[w] = 1
+                qstart[w] = day
+                members[cnt] = w
+                cnt += 1
+    return cnt
+
+
+@njit(cache=True, nogil=True)
+def _add_frozen_suppliers(nw, members, n_cone, flag, qstart, b_from):  # pragma: no cover - numba
+    """Append to ``members[:n_cone]`` (a closed cone) the direct suppliers of its sites outside it, active and backup,
+    as frozen (flag 2), and set ``b_from`` of each backup of a cone site: ``qstart`` of its customer plus its
+    qualification. Returns the new count of ``members``."""
+    site_group_ptr, group_link_ptr, link_sup = nw[4], nw[5], nw[6]
+    b_sup, b_qual, group_b_ptr, group_b = nw[17], nw[21], nw[23], nw[24]
+    cnt = n_cone
+    for i in range(n_cone):
+        v = members[i]
+        for g in range(site_group_ptr[v], site_group_ptr[v + 1]):
+            for e in range(group_link_ptr[g], group_link_ptr[g + 1]):
+                u = link_sup[e]
+                if flag[u] == 0:
+                    flag[u] = 2
+                    members[cnt] = u
+                    cnt += 1
+            for jb in range(group_b_ptr[g], group_b_ptr[g + 1]):
+                b = group_b[jb]
+                b_from[b] = qstart[v] + b_qual[b]
+                u = b_sup[b]
+                if flag[u] == 0:
+                    flag[u] = 2
+                    members[cnt] = u
+                    cnt += 1
+    return cnt
 
 
 @njit(cache=True, nogil=True)
@@ -422,18 +469,14 @@ def _single_site_batch(seeds, durations, horizons, nw):  # pragma: no cover - nu
     (active and backup) outside it are frozen (they are unaffected, but serve extra and backup requests). Every
     other site is unaffected and cannot affect a market of the cone, so the result equals a full simulation.
     """
-    out_n, site_group_ptr, group_link_ptr, link_sup, ring_ptr = nw[0], nw[4], nw[5], nw[6], nw[8]
-    out_ptr, o_cust, b_sup, bring_ptr, group_b_ptr, group_b = nw[12], nw[13], nw[17], nw[22], nw[23], nw[24]
-    b_qual = nw[21]  # scenarios start on day 0: a backup may ship from its qualification days on
-    n = out_n.size
+    n = nw[0].size
     k = seeds.size
     firsts = np.full(k, -1, np.int64)
     losts = np.zeros(k)
-    n_groups = site_group_ptr[n]
-    state = (np.zeros(n), np.zeros(n_groups), np.ones(n), np.zeros(link_sup.size), np.zeros((2, b_sup.size)),
-             np.zeros(ring_ptr[-1]), np.zeros(bring_ptr[-1]), np.zeros(n_groups, np.int8),
-             np.zeros(n_groups, np.int64), np.zeros(n_groups), np.zeros(n, np.int64))
+    state = _new_state(nw)
     flag = np.zeros(n, np.int8)
+    qstart = np.zeros(n, np.int64)  # every scenario starts on day 0: backups qualify from day 0
+    b_from = np.zeros(nw[17].size)  # qualification days may be fractional (7 x weeks)
     dis_head = np.full(n, -1, np.int64)
     d_dur = np.zeros(1, np.int64)
     dis = (dis_head, np.full(1, -1, np.int64), np.ones(1), np.zeros(1, np.int64), d_dur, np.zeros(1, np.bool_))
@@ -443,40 +486,15 @@ def _single_site_batch(seeds, durations, horizons, nw):  # pragma: no cover - nu
     members = np.empty(n, np.int64)
     for q in range(k):
         v0 = seeds[q]
-        cnt = 1
         members[0] = v0
         flag[v0] = 1
-        head = 0
-        while head < cnt:
-            u = members[head]
-            head += 1
-            for j in range(out_ptr[u], out_ptr[u + 1]):
-                w = o_cust[j]
-                if flag[w] == 0:
-                    flag[w] = 1
-                    members[cnt] = w
-                    cnt += 1
-        n_cone = cnt
-        for i in range(n_cone):
-            v = members[i]
-            for g in range(site_group_ptr[v], site_group_ptr[v + 1]):
-                for e in range(group_link_ptr[g], group_link_ptr[g + 1]):
-                    u = link_sup[e]
-                    if flag[u] == 0:
-                        flag[u] = 2
-                        members[cnt] = u
-                        cnt += 1
-                for jb in range(group_b_ptr[g], group_b_ptr[g + 1]):
-                    u = b_sup[group_b[jb]]
-                    if flag[u] == 0:
-                        flag[u] = 2
-                        members[cnt] = u
-                        cnt += 1
+        n_cone = _close_downstream(nw, members, 0, 1, flag, qstart, 0)
+        cnt = _add_frozen_suppliers(nw, members, n_cone, flag, qstart, b_from)
         sites = np.sort(members[:cnt])
         _init_state(nw, sites, flag, state)
         dis_head[v0] = 0
         d_dur[0] = durations[q]
-        first, lost = _run_scenario(nw, sites, flag, dis, b_qual, horizons[q], state, stats, False, durations[q])
+        first, lost = _run_scenario(nw, sites, flag, dis, b_from, horizons[q], state, stats, False, durations[q])
         firsts[q] = first
         losts[q] = lost
         dis_head[v0] = -1
